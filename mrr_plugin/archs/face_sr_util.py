@@ -1,0 +1,179 @@
+"""The encoder / body / decoder skeleton shared by MRRNet (ICANN 2022) and SPARNet (TIP 2020).
+
+Module and parameter names follow the authors' released code (``encoder.1.conv1.norm.norm.weight``, ...), so
+their checkpoints load into our classes with ``strict=True``. A network built on the skeleton only supplies the
+attention branch of each block (``attention_factory``).
+"""
+import math
+
+from torch import nn
+from torch.nn import functional as F
+
+from mrr_plugin.archs.arch_util import pil_bicubic_resize
+
+LEAKY_SLOPE = 0.2
+
+
+class NormLayer(nn.Module):
+    """Feature normalisation; ``norm_type`` is 'bn', 'in' (affine) or 'none'. Held as ``.norm`` like the authors."""
+
+    def __init__(self, channels, norm_type='bn'):
+        super().__init__()
+        norm_type = norm_type.lower()
+        if norm_type == 'bn':
+            self.norm = nn.BatchNorm2d(channels)
+        elif norm_type == 'in':
+            self.norm = nn.InstanceNorm2d(channels, affine=True)
+        elif norm_type == 'none':
+            self.norm = nn.Identity()
+        else:
+            raise ValueError(f"norm_type must be 'bn', 'in' or 'none', got {norm_type!r}.")
+
+    def forward(self, x):
+        return self.norm(x)
+
+
+class ConvLayer(nn.Module):
+    """[nearest x2 if 'up'] -> reflection pad -> conv (stride 2 if 'down') -> [norm] -> [LeakyReLU 0.2].
+
+    The conv has a bias only when no normalisation follows it.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size=3, scale='none', norm_type='none', activate=False):
+        super().__init__()
+        if scale not in ('none', 'up', 'down'):
+            raise ValueError(f"scale must be 'none', 'up' or 'down', got {scale!r}.")
+        self.scale = scale
+        self.reflection_pad = nn.ReflectionPad2d(kernel_size // 2)
+        self.conv2d = nn.Conv2d(
+            in_channels, out_channels, kernel_size, stride=2 if scale == 'down' else 1, bias=norm_type == 'none')
+        self.norm = NormLayer(out_channels, norm_type)
+        self.activate = activate
+
+    def forward(self, x):
+        if self.scale == 'up':
+            x = F.interpolate(x, scale_factor=2, mode='nearest')
+        x = self.norm(self.conv2d(self.reflection_pad(x)))
+        return F.leaky_relu(x, LEAKY_SLOPE) if self.activate else x
+
+
+class PreActResidualBlock(nn.Module):
+    """Pre-activation residual block with a spatial-attention branch (MRRNet eq. 1 and 6, SPARNet eq. 2).
+
+    ``f = IN(conv2(LReLU(IN(conv1(LReLU(IN(x)))))))``; ``out = shortcut(x) + attention(f)``, where the attention
+    branch returns ``a * f`` (``a`` in [0, 1]) or ``f`` itself when the block has no attention (ablation "w/o SA").
+    """
+
+    def __init__(self, in_channels, out_channels, scale='none', norm_type='in', attention=None):
+        super().__init__()
+        if scale == 'none' and in_channels == out_channels:
+            self.shortcut_func = nn.Identity()
+        else:
+            self.shortcut_func = ConvLayer(in_channels, out_channels, 3, scale)
+        self.preact_func = nn.Sequential(NormLayer(in_channels, norm_type), nn.LeakyReLU(LEAKY_SLOPE))
+        first_scale, second_scale = {'none': ('none', 'none'), 'down': ('none', 'down'), 'up': ('up', 'none')}[scale]
+        self.conv1 = ConvLayer(in_channels, out_channels, 3, first_scale, norm_type, activate=True)
+        self.conv2 = ConvLayer(out_channels, out_channels, 3, second_scale, norm_type)
+        self.att_func = attention if attention is not None else nn.Identity()
+
+    def residual(self, x):
+        """The block's residual features ``f`` before attention."""
+        return self.conv2(self.conv1(self.preact_func(x)))
+
+    def forward(self, x):
+        return self.shortcut_func(x) + self.att_func(self.residual(x))
+
+
+class FaceSRSkeleton(nn.Module):
+    """Head conv -> down blocks -> body blocks -> up blocks -> tail conv (no global skip, no output activation).
+
+    The network takes the LR face in [0, 1] and, for ``upscale > 1``, bicubic-upsamples it inside exactly as PIL
+    does on 8-bit images (what the authors fed their nets); ``upscale: 1`` accepts a pre-upsampled input. With
+    ``range_norm=True`` the body runs in [-1, 1] as the authors trained, so that
+    ``ours(lr) == (ref(2 * bicubic_up(lr) - 1) + 1) / 2`` and their checkpoints give identical outputs.
+
+    Args:
+        attention_factory (callable): ``(channels, hourglass_depth) -> nn.Module | None`` for each block.
+        upscale (int): 8 for 16x16 -> 128x128, 1 when the input is already upsampled.
+        in_size (int): Spatial size the body works at (the HR size).
+        min_ch, max_ch (int): Channel clip of the encoder/decoder widths.
+        min_feat_size (int): Spatial size of the body (log2(in_size / min_feat_size) down/up blocks).
+        res_depth (int): Body depth parameter of the authors' code (body blocks = res_depth + 3 - down steps).
+        norm_type (str): 'in' (MRRNet), 'bn' (SPARNet) or 'none'.
+        range_norm (bool): Run the body on [-1, 1] (authors' convention) while inputs/outputs stay in [0, 1].
+        bottleneck_size (int): Smallest hourglass feature size; sets the per-block hourglass depth.
+    """
+
+    def __init__(self,
+                 attention_factory,
+                 upscale=8,
+                 in_size=128,
+                 min_ch=32,
+                 max_ch=128,
+                 min_feat_size=16,
+                 res_depth=10,
+                 norm_type='in',
+                 range_norm=False,
+                 bottleneck_size=4):
+        super().__init__()
+        self.upscale = upscale
+        self.range_norm = range_norm
+
+        def clip(channels):
+            return max(min_ch, min(channels, max_ch))
+
+        steps = int(math.log2(in_size // min_feat_size))
+        n_ch = clip(max_ch // (steps + 1))
+        hg_depth = int(math.log2(64 // bottleneck_size))
+
+        encoder = [ConvLayer(3, n_ch, 3)]
+        for _ in range(steps):
+            encoder.append(self._block(clip(n_ch), clip(n_ch * 2), 'down', norm_type, attention_factory, hg_depth))
+            n_ch, hg_depth = n_ch * 2, hg_depth - 1
+        self.encoder = nn.Sequential(*encoder)
+
+        hg_depth += 1
+        self.res_layers = nn.Sequential(*[
+            self._block(clip(n_ch), clip(n_ch), 'none', norm_type, attention_factory, hg_depth)
+            for _ in range(res_depth + 3 - steps)
+        ])
+
+        decoder = []
+        for _ in range(steps):
+            hg_depth += 1
+            decoder.append(self._block(clip(n_ch), clip(n_ch // 2), 'up', norm_type, attention_factory, hg_depth))
+            n_ch //= 2
+        self.decoder = nn.Sequential(*decoder)
+        self.out_conv = ConvLayer(clip(n_ch), 3, 3)
+        self.apply(init_weights)
+
+    @staticmethod
+    def _block(in_channels, out_channels, scale, norm_type, attention_factory, hg_depth):
+        return PreActResidualBlock(in_channels, out_channels, scale, norm_type,
+                                   attention_factory(out_channels, hg_depth))
+
+    def forward(self, x):
+        if self.upscale > 1:
+            x = pil_bicubic_resize(x, (x.shape[-2] * self.upscale, x.shape[-1] * self.upscale), quantize=True)
+        if self.range_norm:
+            x = x * 2 - 1
+        out = self.out_conv(self.decoder(self.res_layers(self.encoder(x))))
+        return (out + 1) / 2 if self.range_norm else out
+
+    def attention_maps(self):
+        """``{block name: last spatial attention map (N, 1 or C, H, W)}`` of the most recent forward."""
+        return {
+            name: module.last_map
+            for name, module in self.named_modules() if getattr(module, 'last_map', None) is not None
+        }
+
+
+def init_weights(module, std=0.02):
+    """The authors' init: conv/linear weights N(0, 0.02) with zero bias; BatchNorm weight N(1, 0.02)."""
+    if isinstance(module, (nn.Conv2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, std)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, std)
+        nn.init.zeros_(module.bias)

@@ -1,0 +1,80 @@
+"""MRRNet: "Face Super-Resolution with Spatial Attention Guided by Multiscale Receptive-Field Features" (ICANN 2022).
+
+Same function and parameter names as the authors' released generator (9,130,771 parameters by default).
+"""
+import torch
+from basicsr.utils.registry import ARCH_REGISTRY
+from torch import nn
+from torch.nn import functional as F
+
+from mrr_plugin.archs.face_sr_util import ConvLayer, FaceSRSkeleton
+
+
+class MultiReceptiveFieldFeatures(nn.Module):
+    """Multiscale receptive-field features of the attention branch (paper eq. 2-4).
+
+    Parallel convs with kernels ``k`` (each ``C -> C / len(kernels)``, bias, reflection padding ``k // 2``) on the
+    residual features, concatenated, ReLU, then a non-affine InstanceNorm. Branch ``k`` is stored as
+    ``feature_extract_<k>`` like the authors' ``Inception_Module``.
+    """
+
+    def __init__(self, channels, kernel_sizes=(1, 3, 5, 7)):
+        super().__init__()
+        branch_channels = channels // len(kernel_sizes)
+        if branch_channels == 0:
+            raise ValueError(f'{channels} channels cannot be split over kernels {kernel_sizes}.')
+        self.kernel_sizes = tuple(kernel_sizes)
+        for k in self.kernel_sizes:
+            if k % 2 == 0:
+                raise ValueError(f'Attention kernel sizes must be odd, got {k}.')
+            layers = [nn.Conv2d(channels, branch_channels, k)]
+            if k > 1:
+                layers.insert(0, nn.ReflectionPad2d(k // 2))
+            self.add_module(f'feature_extract_{k}', nn.Sequential(*layers))
+        self.out_channels = branch_channels * len(self.kernel_sizes)
+        self.in_norm = nn.InstanceNorm2d(self.out_channels)
+
+    def forward(self, x):
+        fused = torch.cat([getattr(self, f'feature_extract_{k}')(x) for k in self.kernel_sizes], dim=1)
+        return self.in_norm(F.relu(fused))
+
+
+class MRRSpatialAttention(nn.Module):
+    """MRR spatial attention (paper eq. 5-6): ``a = sigmoid(conv3x3(MRR(f)))`` of shape N x 1 x H x W; returns ``a * f``.
+
+    The map of the last forward is kept in ``last_map`` (detached) for visualisation.
+    """
+
+    def __init__(self, channels, kernel_sizes=(1, 3, 5, 7)):
+        super().__init__()
+        self.inception = MultiReceptiveFieldFeatures(channels, kernel_sizes)
+        self.out_block = nn.Sequential(ConvLayer(self.inception.out_channels, 1, 3), nn.Sigmoid())
+        self.last_map = None
+
+    def forward(self, features):
+        attention = self.out_block(self.inception(features))
+        self.last_map = attention.detach()
+        return attention * features
+
+
+@ARCH_REGISTRY.register()
+class MRRNet(FaceSRSkeleton):
+    """MRRNet generator (16x16 LR in [0, 1] -> 128x128 SR in [0, 1] with the defaults).
+
+    Args:
+        kernel_sizes (list[int]): Receptive fields of the attention branch; the paper's Table 3 compares
+            {1, 3}, {5, 7}, {1, 7} and {1, 3, 5, 7} (default).
+        attention (str): 'mrr' (default) or 'none' for the "w/o SA" ablation (block output = shortcut + f).
+        Other arguments: see :class:`~mrr_plugin.archs.face_sr_util.FaceSRSkeleton` (``upscale``, ``in_size``,
+        ``min_ch``, ``max_ch``, ``min_feat_size``, ``res_depth``, ``norm_type`` 'in', ``range_norm``).
+    """
+
+    def __init__(self, kernel_sizes=(1, 3, 5, 7), attention='mrr', norm_type='in', **skeleton_kwargs):
+        kernel_sizes = tuple(kernel_sizes)
+        factories = {
+            'mrr': lambda channels, _hg_depth: MRRSpatialAttention(channels, kernel_sizes),
+            'none': lambda channels, _hg_depth: None,
+        }
+        if attention not in factories:
+            raise ValueError(f"MRRNet attention must be one of {sorted(factories)}, got {attention!r}.")
+        super().__init__(factories[attention], norm_type=norm_type, **skeleton_kwargs)

@@ -1,0 +1,155 @@
+"""The single place that adapts basicsr 1.4.2 to today's torch, torchvision and lmdb.
+
+``mrr_plugin/__init__.py`` imports this module before anything else touches basicsr. Every patch below
+names the upstream problem it covers and has a test in ``tests/test_compat.py``.
+"""
+import os
+import sys
+import types
+from os import path as osp
+
+import torch
+
+
+def _alias_functional_tensor():
+    """torchvision >= 0.17 removed ``transforms.functional_tensor``; basicsr.data.degradations imports it."""
+    name = 'torchvision.transforms.functional_tensor'
+    if name in sys.modules:
+        return
+    try:
+        import torchvision.transforms.functional_tensor  # noqa: F401  (old torchvision still has it)
+    except ImportError:
+        from torchvision.transforms import _functional_tensor
+        sys.modules[name] = _functional_tensor
+
+
+_alias_functional_tensor()
+
+from basicsr import train as _bsr_train  # noqa: E402  (must follow the alias above)
+from basicsr.models import base_model as _bsr_base_model  # noqa: E402
+from basicsr.utils import file_client as _bsr_file_client  # noqa: E402
+from basicsr.utils.misc import check_resume  # noqa: E402
+
+
+# ------------------------------------------------------------------------------------------------
+# Checkpoints: written atomically, resumed on CPU, found relative to the project root.
+# ------------------------------------------------------------------------------------------------
+def atomic_torch_save(obj, path):
+    """``torch.save`` to a temporary name in the same folder, then rename: a crash never leaves a truncated file."""
+    tmp_path = f'{path}.tmp{os.getpid()}'
+    try:
+        torch.save(obj, tmp_path)
+        os.replace(tmp_path, path)
+    finally:
+        if osp.exists(tmp_path):
+            os.remove(tmp_path)
+
+
+class _TorchWithAtomicSave(types.ModuleType):
+    """``torch`` as seen by basicsr.models.base_model, whose save_network/save_training_state write in place."""
+
+    save = staticmethod(atomic_torch_save)
+
+    def __getattr__(self, name):
+        return getattr(torch, name)
+
+
+# basicsr 1.4.2 writes net_*.pth and *.state in place: a run killed mid-save leaves a truncated newest file.
+_bsr_base_model.torch = _TorchWithAtomicSave('torch')
+
+
+def _state_iter(file_name):
+    return int(float(file_name[:-len('.state')]))
+
+
+def find_resume_state(training_states_dir):
+    """Newest ``<iter>.state`` in the folder that loads, or None. Unreadable files are skipped with a warning."""
+    if not osp.isdir(training_states_dir):
+        return None
+    names = [n for n in os.listdir(training_states_dir) if n.endswith('.state')]
+    for name in sorted(names, key=_state_iter, reverse=True):
+        path = osp.join(training_states_dir, name)
+        try:
+            torch.load(path, map_location='cpu', weights_only=False)
+        except Exception as error:  # a state file truncated by a crash of an older, non-atomic writer
+            print(f'Skipping unreadable training state {path}: {error}', flush=True)
+            continue
+        return path
+    return None
+
+
+def load_resume_state(opt):
+    """Replacement for ``basicsr.train.load_resume_state``.
+
+    Upstream (a) looks for ``experiments/<name>/training_states`` relative to the current directory instead of
+    ``opt['root_path']``, and (b) maps the state with ``torch.cuda.current_device()``, which crashes on a
+    CPU-only machine. Here the state is found under the project root and loaded onto CPU (optimizer state then
+    follows the parameters' device when the optimizer loads it).
+    """
+    resume_state_path = None
+    if opt['auto_resume']:
+        resume_state_path = find_resume_state(opt['path']['training_states'])
+        if resume_state_path is not None:
+            opt['path']['resume_state'] = resume_state_path
+    elif opt['path'].get('resume_state'):
+        resume_state_path = opt['path']['resume_state']
+        if not osp.isfile(resume_state_path):
+            raise FileNotFoundError(f'path.resume_state points to {resume_state_path}, which does not exist.')
+
+    if resume_state_path is None:
+        return None
+    # Our own training-state files hold optimizer/scheduler dicts (e.g. a Counter), so weights_only must be off.
+    resume_state = torch.load(resume_state_path, map_location='cpu', weights_only=False)
+    check_resume(opt, resume_state['iter'])
+    return resume_state
+
+
+_bsr_train.load_resume_state = load_resume_state
+
+
+# ------------------------------------------------------------------------------------------------
+# LMDB: one environment per (process, path).
+# ------------------------------------------------------------------------------------------------
+_LMDB_ENVS = {}
+
+
+def open_lmdb(path, readonly=True, lock=False, readahead=False, **kwargs):
+    """Open an LMDB environment read-only, sharing it with every other reader of the same path in this process.
+
+    lmdb >= 2.0 raises "The environment ... is already open in this process" when a path is opened twice, which
+    basicsr 1.4.2 does whenever train and val datasets (or two tests) read one LMDB. The key includes the process
+    id, so dataloader workers forked after the parent opened an environment open their own.
+    """
+    import lmdb
+    if not osp.isdir(path) or not osp.isfile(osp.join(path, 'data.mdb')):
+        raise FileNotFoundError(f'{path} is not an LMDB folder (no data.mdb inside); build it with '
+                                'scripts/create_face_lmdb.py.')
+    key = (os.getpid(), osp.realpath(path))
+    if key not in _LMDB_ENVS:
+        _LMDB_ENVS[key] = lmdb.open(path, readonly=readonly, lock=lock, readahead=readahead, **kwargs)
+    return _LMDB_ENVS[key]
+
+
+def _lmdb_backend_init(self, db_paths, client_keys='default', readonly=True, lock=False, readahead=False, **kwargs):
+    client_keys = [client_keys] if isinstance(client_keys, str) else list(client_keys)
+    self.db_paths = [str(p) for p in (db_paths if isinstance(db_paths, (list, tuple)) else [db_paths])]
+    if len(client_keys) != len(self.db_paths):
+        raise ValueError(f'client_keys and db_paths differ in length: {client_keys} vs {self.db_paths}.')
+    self._client = {
+        key: open_lmdb(path, readonly=readonly, lock=lock, readahead=readahead, **kwargs)
+        for key, path in zip(client_keys, self.db_paths)
+    }
+
+
+def _lmdb_backend_get(self, filepath, client_key):
+    env = self._client[client_key]
+    with env.begin(write=False) as txn:
+        value = txn.get(str(filepath).encode('ascii'))
+    if value is None:  # upstream returns None and the decoder fails later with an unrelated message
+        raise KeyError(f'Key "{filepath}" is not in the LMDB {env.path()}; check its meta_info.txt.')
+    return value
+
+
+# lmdb >= 2.0 refuses a second open of one environment per process; upstream also returns None for missing keys.
+_bsr_file_client.LmdbBackend.__init__ = _lmdb_backend_init
+_bsr_file_client.LmdbBackend.get = _lmdb_backend_get

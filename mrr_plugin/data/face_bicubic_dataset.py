@@ -1,0 +1,92 @@
+"""HR faces in, (LR, HR) pairs out: the LR is made on the fly with PIL's bicubic, as the MRRNet authors trained."""
+import random
+from os import path as osp
+
+from basicsr.data.data_util import paths_from_folder, paths_from_lmdb
+from basicsr.utils import FileClient
+from basicsr.utils.registry import DATASET_REGISTRY
+from PIL import Image
+from torch.utils import data as data
+from torchvision.transforms import RandomResizedCrop
+from torchvision.transforms.functional import normalize
+
+from mrr_plugin.data.face_image_io import bicubic, decode_rgb, to_tensor
+
+
+@DATASET_REGISTRY.register()
+class FaceBicubicDataset(data.Dataset):
+    """Face dataset that reads HR faces (LMDB or folder) and makes the x``scale`` LR input itself.
+
+    Training augmentation as in the authors' code: random horizontal flip, then a random rescale
+    (``RandomResizedCrop`` to ``gt_size`` with area fraction ``rescale_range``, i.e. the paper's 1.0-1.3 zoom,
+    aspect 3/4-4/3, PIL bicubic); LR = PIL bicubic ``gt_size -> gt_size // scale``. HR faces of another size
+    are bicubic-resized to ``gt_size`` first. Randomness comes from ``random`` and ``torch``, which BasicSR seeds
+    per dataloader worker, so runs with a ``manual_seed`` are reproducible.
+
+    Args:
+        opt (dict): Config with keys
+            dataroot_gt (str): HR faces: an LMDB folder (``io_backend.type: lmdb``) or an image folder.
+            io_backend (dict): ``{type: lmdb}`` or ``{type: disk}``.
+            gt_size (int): HR size. Default: 128.
+            scale (int): Downscale factor, filled in by BasicSR from the top-level ``scale``. Default: 8.
+            use_hflip (bool): Random horizontal flip (train only). Default: True.
+            use_rescale (bool): Random rescale crop (train only). Default: True.
+            rescale_range (list[float]): Area fraction range of the crop. Default: [0.7, 1.0].
+            mean, std (list[float] | None): Optional normalisation of both tensors.
+            phase (str): 'train' enables the augmentations.
+    """
+
+    def __init__(self, opt):
+        super().__init__()
+        self.opt = opt
+        self.io_backend_opt = dict(opt['io_backend'])
+        self.file_client = None
+        self.gt_folder = opt['dataroot_gt']
+        self.gt_size = opt.get('gt_size', 128)
+        self.scale = opt.get('scale', 8)
+        if self.gt_size % self.scale:
+            raise ValueError(f'gt_size {self.gt_size} is not a multiple of scale {self.scale}.')
+        self.mean, self.std = opt.get('mean'), opt.get('std')
+        is_train = opt.get('phase') == 'train'
+        self.use_hflip = is_train and opt.get('use_hflip', True)
+        self.use_rescale = is_train and opt.get('use_rescale', True)
+        self.rescale_range = tuple(opt.get('rescale_range', (0.7, 1.0)))
+
+        if self.io_backend_opt['type'] == 'lmdb':
+            self.io_backend_opt['db_paths'] = [self.gt_folder]
+            self.io_backend_opt['client_keys'] = ['gt']
+            if not osp.isfile(osp.join(self.gt_folder, 'meta_info.txt')):
+                raise FileNotFoundError(f'{self.gt_folder} has no meta_info.txt; is it an LMDB built by '
+                                        'scripts/create_face_lmdb.py?')
+            self.paths = paths_from_lmdb(self.gt_folder)
+        else:
+            if not osp.isdir(self.gt_folder):
+                raise FileNotFoundError(f'dataroot_gt {self.gt_folder} is not a folder.')
+            self.paths = sorted(paths_from_folder(self.gt_folder))
+        if not self.paths:
+            raise ValueError(f'No HR faces found in {self.gt_folder}.')
+
+    def __len__(self):
+        return len(self.paths)
+
+    def augment(self, hr):
+        """Random flip and random rescale of an HR ``PIL.Image`` (training only)."""
+        if self.use_hflip and random.random() < 0.5:
+            hr = hr.transpose(Image.FLIP_LEFT_RIGHT)
+        if self.use_rescale:
+            top, left, height, width = RandomResizedCrop.get_params(hr, self.rescale_range, (3 / 4, 4 / 3))
+            hr = bicubic(hr.crop((left, top, left + width, top + height)), self.gt_size)
+        return hr
+
+    def __getitem__(self, index):
+        if self.file_client is None:
+            self.file_client = FileClient(self.io_backend_opt.pop('type'), **self.io_backend_opt)
+        gt_path = self.paths[index]
+        hr = decode_rgb(self.file_client.get(gt_path, 'gt'), gt_path)
+        hr = self.augment(bicubic(hr, self.gt_size))
+        lq = bicubic(hr, self.gt_size // self.scale)
+        img_gt, img_lq = to_tensor(hr), to_tensor(lq)
+        if self.mean is not None or self.std is not None:
+            normalize(img_lq, self.mean, self.std, inplace=True)
+            normalize(img_gt, self.mean, self.std, inplace=True)
+        return {'lq': img_lq, 'gt': img_gt, 'lq_path': gt_path, 'gt_path': gt_path}

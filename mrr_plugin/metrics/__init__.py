@@ -1,0 +1,4 @@
+"""Register every ``*_metric.py`` of this folder in BasicSR's METRIC_REGISTRY."""
+from mrr_plugin.utils import import_modules_with_suffix
+
+_modules = import_modules_with_suffix(__name__, __file__, '_metric')

@@ -1,0 +1,48 @@
+"""BasicSR's SRModel plus what face-SR users look at in TensorBoard: the learning rate and validation faces."""
+import torch
+from basicsr.models.sr_model import SRModel
+from basicsr.utils.registry import MODEL_REGISTRY
+from torchvision.utils import make_grid
+
+
+@MODEL_REGISTRY.register()
+class FaceSRModel(SRModel):
+    """Pixel-loss face SR recipe (MRRNet, SPARNet, baselines); the training step is SRModel's.
+
+    Additions, all through hooks SRModel already calls:
+      - ``lr`` (first optimizer group) next to the losses, so MessageLogger writes it to TensorBoard;
+      - after each validation, a grid ``LR (nearest-upsampled) | SR | HR`` of the first ``val.tb_samples`` faces
+        (default 4) as the TensorBoard image ``samples/<dataset>``;
+      - EMA keeps buffers (BatchNorm running statistics) in step with the live network: BasicSR's ``model_ema``
+        averages parameters only, so an EMA of a BatchNorm net would keep its initial statistics forever.
+    """
+
+    def get_current_log(self):
+        log = dict(super().get_current_log())
+        log['lr'] = self.optimizers[0].param_groups[0]['lr']
+        return log
+
+    def model_ema(self, decay=0.999):
+        super().model_ema(decay)
+        live_buffers = dict(self.get_bare_model(self.net_g).named_buffers())
+        for name, buffer in self.net_g_ema.named_buffers():
+            buffer.copy_(live_buffers[name])
+
+    def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
+        self._tb_samples = [] if tb_logger is not None else None
+        try:
+            super().nondist_validation(dataloader, current_iter, tb_logger, save_img)
+            if self._tb_samples:
+                grid = make_grid(torch.cat(self._tb_samples), nrow=3, padding=2)
+                tb_logger.add_image(f'samples/{dataloader.dataset.opt["name"]}', grid.clamp(0, 1), current_iter)
+        finally:
+            self._tb_samples = None
+
+    def get_current_visuals(self):
+        visuals = super().get_current_visuals()
+        samples = getattr(self, '_tb_samples', None)
+        if samples is not None and len(samples) < 3 * self.opt['val'].get('tb_samples', 4) and 'gt' in visuals:
+            size = visuals['gt'].shape[-2:]
+            lq_up = torch.nn.functional.interpolate(visuals['lq'][:1], size=size, mode='nearest')
+            samples.extend([lq_up, visuals['result'][:1], visuals['gt'][:1]])
+        return visuals

@@ -1,0 +1,17 @@
+"""``python -m mrr_plugin.train -opt options/train/<Method>/<file>.yml [--auto_resume] [--debug] [--force_yml ...]``.
+
+Registers the plugin's classes, then runs BasicSR's own training pipeline with the project root as root path
+(``experiments/`` and ``tb_logger/`` are created there, wherever the command is run from).
+"""
+from basicsr.train import train_pipeline
+
+import mrr_plugin  # noqa: F401  (patches basicsr, fills the registries)
+from mrr_plugin.utils import project_root
+
+
+def main():
+    train_pipeline(project_root())
+
+
+if __name__ == '__main__':
+    main()

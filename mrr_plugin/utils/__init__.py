@@ -1,0 +1,28 @@
+"""Small helpers below every other layer (they import only the standard library and basicsr)."""
+import importlib
+from os import path as osp
+
+from basicsr.utils import scandir
+
+
+def import_modules_with_suffix(package_name, package_file, suffix):
+    """Import every ``*<suffix>.py`` beside ``package_file`` as ``<package_name>.<module>``, in sorted order.
+
+    BasicSR's registries are filled as a side effect; absolute names make each class register exactly once.
+    """
+    folder = osp.dirname(osp.abspath(package_file))
+    names = sorted(osp.splitext(v)[0] for v in scandir(folder) if v.endswith(f'{suffix}.py'))
+    return [importlib.import_module(f'{package_name}.{name}') for name in names]
+
+
+def project_root():
+    """Folder that holds ``experiments/``, ``tb_logger/`` and ``results/``.
+
+    ``$MRR_PLUGIN_ROOT`` if set; else the source checkout that contains this package (it has ``options/``);
+    else the current directory (a non-editable install).
+    """
+    import os
+    if os.environ.get('MRR_PLUGIN_ROOT'):
+        return osp.abspath(os.environ['MRR_PLUGIN_ROOT'])
+    checkout = osp.abspath(osp.join(osp.dirname(__file__), osp.pardir, osp.pardir))
+    return checkout if osp.isdir(osp.join(checkout, 'options')) else os.getcwd()

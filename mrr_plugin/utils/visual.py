@@ -1,0 +1,36 @@
+"""Labelled comparison grids (PNG) of RGB uint8 images."""
+import cv2
+import numpy as np
+
+
+def labelled_grid(rows, labels, cell=128, header=18, gap=2):
+    """Grid with one column per label and one row per face.
+
+    Args:
+        rows (list[list[np.ndarray]]): ``rows[i][j]`` is the RGB uint8 image of face i in column j; each is
+            resized to ``cell`` x ``cell`` with nearest neighbour (so LR pixels stay visible).
+        labels (list[str]): Column titles drawn above the first row.
+    Returns:
+        np.ndarray: RGB uint8 image.
+    """
+    if any(len(row) != len(labels) for row in rows):
+        raise ValueError('Every row needs one image per label.')
+    width = len(labels) * (cell + gap) + gap
+    height = header + len(rows) * (cell + gap) + gap
+    grid = np.full((height, width, 3), 255, np.uint8)
+    for j, label in enumerate(labels):
+        x = gap + j * (cell + gap)
+        cv2.putText(grid, label[:18], (x + 2, header - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+        for i, row in enumerate(rows):
+            y = header + gap + i * (cell + gap)
+            grid[y:y + cell, x:x + cell] = cv2.resize(row[j], (cell, cell), interpolation=cv2.INTER_NEAREST)
+    return grid
+
+
+def write_png(path, rgb):
+    """Write an RGB uint8 image atomically (temporary name, then rename)."""
+    import os
+    tmp = f'{path}.partial.png'
+    if not cv2.imwrite(tmp, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+        raise OSError(f'Cannot write {path}.')
+    os.replace(tmp, path)

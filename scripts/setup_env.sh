@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Create .venv (if needed) and install everything the project needs; safe to run again (a no-op when done).
+# torch/torchvision come as pinned wheels; basicsr 1.4.2 is an sdist that declares setup_requires torch, so it is
+# built with --no-build-isolation (an isolated build would download a second multi-GB torch).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${MRR_VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+STAMP="$VENV/.mrr_plugin_installed"
+if [ -f "$STAMP" ] && cmp -s requirements.txt "$STAMP"; then
+  exit 0
+fi
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip install --progress-bar off)
+"${PIP[@]}" -q --upgrade pip setuptools wheel
+"${PIP[@]}" -q -r requirements.txt pytest
+"${PIP[@]}" -q --no-build-isolation basicsr==1.4.2
+"${PIP[@]}" -q --no-build-isolation --no-deps -e .
+"$VENV/bin/python" -c "import mrr_plugin, tensorboard; from torch.utils.tensorboard import SummaryWriter" \
+  || { echo "setup_env: the installed environment does not import; see the errors above." >&2; exit 1; }
+cp requirements.txt "$STAMP"
+echo "setup_env: environment ready in $VENV"

@@ -1,0 +1,63 @@
+"""Shared fixtures: the team's real dev faces (skipped when ../shared is absent) and small LMDBs built from them."""
+import os
+from os import path as osp
+
+import pytest
+
+import mrr_plugin  # noqa: F401  (patches basicsr and fills the registries before any test imports basicsr)
+from mrr_plugin.data.face_lmdb import build_face_lmdb, list_images
+from mrr_plugin.data.synthetic_faces import write_synthetic_faces
+
+PROJECT_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHARED = osp.join(osp.dirname(PROJECT_ROOT), 'shared')
+DEV_FACES = osp.join(SHARED, 'data', 'celeba_dic_dev')
+REFERENCE = osp.join(SHARED, 'reference')
+
+
+def require(path, what):
+    """Skip the test with a clear reason when team material beside the repo is absent."""
+    if not osp.exists(path):
+        pytest.skip(f'{what} not found at {path} (the team\'s ../shared folder is not beside this checkout)')
+    return path
+
+
+@pytest.fixture(scope='session')
+def dev_faces():
+    """(HR folder, LR folder, sorted file names) of the 600 real CelebA dev pairs."""
+    require(DEV_FACES, 'real CelebA dev faces')
+    hr, lr = osp.join(DEV_FACES, 'HR'), osp.join(DEV_FACES, 'LR')
+    return hr, lr, list_images(hr)
+
+
+@pytest.fixture(scope='session')
+def dev_lmdbs(dev_faces, tmp_path_factory):
+    """Train HR LMDB (24 real faces) and paired val LMDBs (4 other real faces)."""
+    hr, lr, names = dev_faces
+    root = tmp_path_factory.mktemp('dev_lmdb')
+    paths = {'train_hr': str(root / 'train_HR.lmdb'), 'val_hr': str(root / 'val_HR.lmdb'),
+             'val_lr': str(root / 'val_LR.lmdb')}
+    build_face_lmdb(hr, paths['train_hr'], names=names[:24], progress=False)
+    build_face_lmdb(hr, paths['val_hr'], lr, paths['val_lr'], names=names[-4:], progress=False)
+    return paths
+
+
+@pytest.fixture(scope='session')
+def synthetic_faces(tmp_path_factory):
+    """Folder of 12 synthetic 128x128 faces (always available)."""
+    folder = str(tmp_path_factory.mktemp('synthetic') / 'HR')
+    write_synthetic_faces(folder, 12)
+    return folder
+
+
+@pytest.fixture
+def in_tmp_root(tmp_path, monkeypatch):
+    """Run with experiments/, tb_logger/ and results/ under a temporary project root."""
+    monkeypatch.setenv('MRR_PLUGIN_ROOT', str(tmp_path))
+    return tmp_path
+
+
+def python_env(root):
+    """Environment for subprocesses that must write under ``root``."""
+    env = dict(os.environ, MRR_PLUGIN_ROOT=str(root), PYTHONUNBUFFERED='1')
+    env.pop('CUDA_VISIBLE_DEVICES', None)
+    return env

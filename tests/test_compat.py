@@ -1,0 +1,92 @@
+"""Each basicsr 1.4.2 fix in mrr_plugin.compat, tested against the upstream behaviour it replaces."""
+import os
+
+import pytest
+import torch
+
+import mrr_plugin.compat as compat
+
+
+def test_torchvision_functional_tensor_alias_lets_basicsr_degradations_import():
+    import basicsr.data.degradations as degradations
+    import torchvision.transforms.functional_tensor as functional_tensor
+    assert degradations.rgb_to_grayscale is functional_tensor.rgb_to_grayscale
+
+
+def _opt(root, auto_resume=True):
+    experiments = os.path.join(root, 'experiments', 'exp')
+    return {
+        'name': 'exp', 'auto_resume': auto_resume, 'network_g': {'type': 'MRRNet'},
+        'path': {'resume_state': None, 'models': os.path.join(experiments, 'models'),
+                 'training_states': os.path.join(experiments, 'training_states')}
+    }
+
+
+def test_auto_resume_finds_states_under_project_root_from_any_cwd_on_cpu(tmp_path, monkeypatch):
+    import basicsr.train
+    assert basicsr.train.load_resume_state is compat.load_resume_state
+    opt = _opt(str(tmp_path / 'project'))
+    os.makedirs(opt['path']['training_states'])
+    for it in (10, 200, 30):
+        compat.atomic_torch_save({'iter': it, 'epoch': 0, 'optimizers': [], 'schedulers': []},
+                                 os.path.join(opt['path']['training_states'], f'{it}.state'))
+    monkeypatch.chdir(tmp_path)  # a cwd without experiments/: upstream would silently start from scratch
+    state = compat.load_resume_state(opt)
+    assert state['iter'] == 200
+    assert opt['path']['resume_state'].endswith('200.state')
+    assert opt['path']['pretrain_network_g'].endswith('net_g_200.pth')
+
+
+def test_truncated_newest_state_is_skipped(tmp_path):
+    opt = _opt(str(tmp_path))
+    states = opt['path']['training_states']
+    os.makedirs(states)
+    compat.atomic_torch_save({'iter': 4, 'epoch': 0}, os.path.join(states, '4.state'))
+    with open(os.path.join(states, '8.state'), 'wb') as f:
+        f.write(b'PK\x03\x04truncated')
+    assert compat.find_resume_state(states).endswith('4.state')
+
+
+def test_missing_explicit_resume_state_is_a_clear_error(tmp_path):
+    opt = _opt(str(tmp_path), auto_resume=False)
+    opt['path']['resume_state'] = str(tmp_path / 'nope.state')
+    with pytest.raises(FileNotFoundError, match='nope.state'):
+        compat.load_resume_state(opt)
+
+
+def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
+    from basicsr.models import base_model
+    assert base_model.torch.save is compat.atomic_torch_save
+    target = tmp_path / 'net_g_latest.pth'
+    compat.atomic_torch_save({'old': torch.ones(1)}, str(target))
+
+    def crash(obj, path, *args, **kwargs):
+        with open(path, 'wb') as f:
+            f.write(b'half')
+        raise OSError('disk full')
+
+    monkeypatch.setattr(torch, 'save', crash)
+    with pytest.raises(OSError):
+        base_model.torch.save({'new': 1}, str(target))
+    monkeypatch.undo()
+    assert torch.load(str(target))['old'].item() == 1  # the previous checkpoint is intact
+    assert os.listdir(tmp_path) == ['net_g_latest.pth']  # no temporary left behind
+
+
+def test_two_datasets_on_one_lmdb_in_one_process(dev_lmdbs):
+    """lmdb >= 2 refuses a second open of an environment per process; train and val often share one."""
+    from basicsr.data import build_dataset
+    opt = {'name': 'v', 'type': 'PairedImageDataset', 'dataroot_gt': dev_lmdbs['val_hr'], 'phase': 'val',
+           'dataroot_lq': dev_lmdbs['val_lr'], 'io_backend': {'type': 'lmdb'}, 'scale': 8}
+    first, second = build_dataset(opt), build_dataset(opt)
+    torch.testing.assert_close(first[0]['gt'], second[0]['gt'])
+    assert first[0]['lq'].shape == (3, 16, 16)
+
+
+def test_missing_lmdb_key_and_missing_lmdb_are_clear_errors(dev_lmdbs, tmp_path):
+    from basicsr.utils import FileClient
+    client = FileClient('lmdb', db_paths=[dev_lmdbs['val_hr']], client_keys=['gt'])
+    with pytest.raises(KeyError, match='no_such_face'):
+        client.get('no_such_face', 'gt')
+    with pytest.raises(FileNotFoundError, match='not an LMDB folder'):
+        FileClient('lmdb', db_paths=[str(tmp_path)], client_keys=['gt'])
