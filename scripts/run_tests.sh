@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Set up the environment if needed, then run the test suite (extra arguments go to pytest, e.g. -m "not slow").
+# Set up the environment if needed, lint, then run the test suite (extra arguments go to pytest,
+# e.g. -m "not slow" to skip the end-to-end runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
-exec .venv/bin/python -m pytest -ra "$@"
+.venv/bin/python -m flake8 mrr_plugin scripts tests
+.venv/bin/python -m isort --check-only mrr_plugin scripts tests
+exec .venv/bin/python -m pytest -ra --durations=10 "$@"

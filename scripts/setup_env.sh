@@ -7,16 +7,16 @@ cd "$(dirname "$0")/.."
 VENV=${MRR_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 STAMP="$VENV/.mrr_plugin_installed"
-if [ -f "$STAMP" ] && cmp -s requirements.txt "$STAMP"; then
+if [ -f "$STAMP" ] && cmp -s <(cat requirements.txt "$0") "$STAMP"; then
   exit 0
 fi
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip install --progress-bar off)
 "${PIP[@]}" -q --upgrade pip setuptools wheel
-"${PIP[@]}" -q -r requirements.txt pytest
+"${PIP[@]}" -q -r requirements.txt pytest flake8 isort
 "${PIP[@]}" -q --no-build-isolation basicsr==1.4.2
 "${PIP[@]}" -q --no-build-isolation --no-deps -e .
 "$VENV/bin/python" -c "import mrr_plugin, tensorboard; from torch.utils.tensorboard import SummaryWriter" \
   || { echo "setup_env: the installed environment does not import; see the errors above." >&2; exit 1; }
-cp requirements.txt "$STAMP"
+cat requirements.txt "$0" > "$STAMP"
 echo "setup_env: environment ready in $VENV"

@@ -61,3 +61,33 @@ def python_env(root):
     env = dict(os.environ, MRR_PLUGIN_ROOT=str(root), PYTHONUNBUFFERED='1')
     env.pop('CUDA_VISIBLE_DEVICES', None)
     return env
+
+
+@pytest.fixture(scope='session')
+def random_vgg19_weights(tmp_path_factory):
+    """A randomly initialised torchvision VGG19 state dict saved under the real file name (tests never download)."""
+    import torch
+    from torchvision.models import vgg19
+    path = tmp_path_factory.mktemp('vgg') / 'vgg19-dcbb9e9d.pth'
+    torch.manual_seed(0)
+    torch.save(vgg19(weights=None).state_dict(), path)
+    return str(path)
+
+
+def load_reference(name):
+    """The authors' weights/input/output vectors ``../shared/reference/<name>_vectors.pth``."""
+    import torch
+    path = require(osp.join(REFERENCE, f'{name}_vectors.pth'), f"authors' {name} reference vectors")
+    return torch.load(path, weights_only=True)
+
+
+def reference_keys(name):
+    """``{key: shape}`` from ``../shared/reference/<name>_state_dict.tsv``."""
+    path = require(osp.join(REFERENCE, f'{name}_state_dict.tsv'), f"authors' {name} key list")
+    with open(path) as f:
+        rows = [line.rstrip('\n').split('\t') for line in f if not line.startswith('#')]
+    return {key: tuple(int(d) for d in shape.strip('()').split(',') if d.strip()) for key, shape in rows}
+
+
+def state_shapes(net):
+    return {k: tuple(v.shape) for k, v in net.state_dict().items()}

@@ -40,7 +40,7 @@ class MultiReceptiveFieldFeatures(nn.Module):
 
 
 class MRRSpatialAttention(nn.Module):
-    """MRR spatial attention (paper eq. 5-6): ``a = sigmoid(conv3x3(MRR(f)))`` of shape N x 1 x H x W; returns ``a * f``.
+    """MRR spatial attention (paper eq. 5-6): ``a = sigmoid(conv3x3(MRR(f)))``, N x 1 x H x W; returns ``a * f``.
 
     The map of the last forward is kept in ``last_map`` (detached) for visualisation.
     """
@@ -57,6 +57,31 @@ class MRRSpatialAttention(nn.Module):
         return attention * features
 
 
+class CBAMAttention(nn.Module):
+    """CBAM (Woo et al., ECCV 2018) in place of the MRR branch, the MRRNet paper's "MRR-CBAM" comparison (Fig. 4).
+
+    Channel gate: ``sigmoid(MLP(avgpool(f)) + MLP(maxpool(f)))`` (reduction 16); then spatial gate:
+    ``sigmoid(BN(conv7x7([max_c(f'), mean_c(f')])))``. Returns the gated features; ``last_map`` is the spatial map.
+    """
+
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.channel_mlp = nn.Sequential(
+            nn.Flatten(), nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels))
+        self.spatial = nn.Sequential(nn.Conv2d(2, 1, 7, padding=3, bias=False), nn.BatchNorm2d(1))
+        self.last_map = None
+
+    def forward(self, features):
+        pooled = (self.channel_mlp(F.adaptive_avg_pool2d(features, 1)) +
+                  self.channel_mlp(F.adaptive_max_pool2d(features, 1)))
+        features = features * torch.sigmoid(pooled)[..., None, None]
+        descriptor = torch.cat([features.amax(dim=1, keepdim=True), features.mean(dim=1, keepdim=True)], dim=1)
+        attention = torch.sigmoid(self.spatial(descriptor))
+        self.last_map = attention.detach()
+        return attention * features
+
+
 @ARCH_REGISTRY.register()
 class MRRNet(FaceSRSkeleton):
     """MRRNet generator (16x16 LR in [0, 1] -> 128x128 SR in [0, 1] with the defaults).
@@ -64,7 +89,8 @@ class MRRNet(FaceSRSkeleton):
     Args:
         kernel_sizes (list[int]): Receptive fields of the attention branch; the paper's Table 3 compares
             {1, 3}, {5, 7}, {1, 7} and {1, 3, 5, 7} (default).
-        attention (str): 'mrr' (default) or 'none' for the "w/o SA" ablation (block output = shortcut + f).
+        attention (str): 'mrr' (default), 'none' for the "w/o SA" ablation (block output = shortcut + f), or
+            'cbam' for MRR-CBAM (the attention branch replaced by CBAM).
         Other arguments: see :class:`~mrr_plugin.archs.face_sr_util.FaceSRSkeleton` (``upscale``, ``in_size``,
         ``min_ch``, ``max_ch``, ``min_feat_size``, ``res_depth``, ``norm_type`` 'in', ``range_norm``).
     """
@@ -73,6 +99,7 @@ class MRRNet(FaceSRSkeleton):
         kernel_sizes = tuple(kernel_sizes)
         factories = {
             'mrr': lambda channels, _hg_depth: MRRSpatialAttention(channels, kernel_sizes),
+            'cbam': lambda channels, _hg_depth: CBAMAttention(channels),
             'none': lambda channels, _hg_depth: None,
         }
         if attention not in factories:

@@ -53,7 +53,8 @@ def _read_checked(path, expected_size):
 
 
 def _png_bytes(rgb):
-    ok, buffer = cv2.imencode('.png', cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    ok, buffer = cv2.imencode('.png', bgr, [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
     if not ok:
         raise BadImageError('PNG encoding failed.')
     return buffer.tobytes()
@@ -134,7 +135,8 @@ def build_face_lmdb(hr_folder,
     metas = [[] for _ in outputs]
     try:
         txns = [env.begin(write=True) for env in envs]
-        for count, (name, key) in enumerate(tqdm(list(zip(names, keys)), desc='LMDB', unit='img', disable=not progress)):
+        items = tqdm(list(zip(names, keys)), desc='LMDB', unit='img', disable=not progress)
+        for count, (name, key) in enumerate(items):
             try:
                 images = [_read_checked(osp.join(hr_folder, name), hr_size)]
                 if lr_folder is not None:

@@ -5,16 +5,15 @@ from basicsr.utils.registry import MODEL_REGISTRY
 from torchvision.utils import make_grid
 
 
-@MODEL_REGISTRY.register()
-class FaceSRModel(SRModel):
-    """Pixel-loss face SR recipe (MRRNet, SPARNet, baselines); the training step is SRModel's.
+class FaceSRMixin:
+    """Additions shared by the face recipes, all through hooks BasicSR's models already call.
 
-    Additions, all through hooks SRModel already calls:
-      - ``lr`` (first optimizer group) next to the losses, so MessageLogger writes it to TensorBoard;
-      - after each validation, a grid ``LR (nearest-upsampled) | SR | HR`` of the first ``val.tb_samples`` faces
-        (default 4) as the TensorBoard image ``samples/<dataset>``;
-      - EMA keeps buffers (BatchNorm running statistics) in step with the live network: BasicSR's ``model_ema``
-        averages parameters only, so an EMA of a BatchNorm net would keep its initial statistics forever.
+    - ``lr`` (generator's first group) next to the losses, so MessageLogger writes it to TensorBoard;
+    - after each validation, a grid ``LR (nearest-upsampled) | SR | HR`` of the first ``val.tb_samples`` faces
+      (default 4) as the TensorBoard image ``samples/<dataset>``;
+    - EMA keeps buffers (BatchNorm running statistics, spectral-norm vectors) in step with the live network:
+      BasicSR's ``model_ema`` averages parameters only, so an EMA of a BatchNorm net (SPARNet) would keep its
+      initial statistics forever.
     """
 
     def get_current_log(self):
@@ -46,3 +45,8 @@ class FaceSRModel(SRModel):
             lq_up = torch.nn.functional.interpolate(visuals['lq'][:1], size=size, mode='nearest')
             samples.extend([lq_up, visuals['result'][:1], visuals['gt'][:1]])
         return visuals
+
+
+@MODEL_REGISTRY.register()
+class FaceSRModel(FaceSRMixin, SRModel):
+    """Pixel-loss face SR recipe (MRRNet, SPARNet, baselines): SRModel's training step plus :class:`FaceSRMixin`."""

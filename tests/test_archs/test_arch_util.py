@@ -20,7 +20,9 @@ def _compare_with_pil(images, size):
         expected = np.asarray(image.resize((size, size), Image.BICUBIC)).astype(int)
         ours = _to_uint8(pil_bicubic_resize(_to_batch(image), size, quantize=True)).astype(int)
         difference = np.abs(ours - expected)
-        differing, total, worst = differing + (difference > 0).sum(), total + difference.size, max(worst, difference.max())
+        differing += (difference > 0).sum()
+        total += difference.size
+        worst = max(worst, difference.max())
     return differing / total, worst
 
 

@@ -5,7 +5,7 @@ from basicsr.utils.registry import ARCH_REGISTRY
 
 from mrr_plugin.archs.arch_util import pil_bicubic_resize
 from mrr_plugin.archs.mrrnet_arch import MRRNet, MRRSpatialAttention
-from tests.conftest import REFERENCE, require
+from tests.conftest import load_reference, reference_keys, state_shapes
 
 
 def count_parameters(net):
@@ -76,6 +76,14 @@ def test_without_spatial_attention_block_is_shortcut_plus_residual():
     assert count_parameters(net) < count_parameters(MRRNet())
 
 
+def test_mrr_cbam_variant():
+    net = MRRNet(attention='cbam').eval()
+    with torch.no_grad():
+        assert net(torch.rand(1, 3, 16, 16)).shape == (1, 3, 128, 128)
+    maps = net.attention_maps()
+    assert len(maps) == 16 and all(0 <= m.min() and m.max() <= 1 for m in maps.values())
+
+
 def test_bad_options_are_rejected():
     with pytest.raises(ValueError, match='attention'):
         MRRNet(attention='cbam-typo')
@@ -85,22 +93,12 @@ def test_bad_options_are_rejected():
         MRRNet(norm_type='batch')
 
 
-def _reference():
-    path = require(f'{REFERENCE}/mrrnet_g_vectors.pth', "authors' MRRNet vectors")
-    return torch.load(path, weights_only=True)
-
-
 def test_state_dict_keys_match_the_authors():
-    path = require(f'{REFERENCE}/mrrnet_g_state_dict.tsv', "authors' MRRNet key list")
-    with open(path) as f:
-        rows = [line.rstrip('\n').split('\t') for line in f if not line.startswith('#')]
-    ours = {k: tuple(v.shape) for k, v in MRRNet().state_dict().items()}
-    theirs = {key: tuple(int(d) for d in shape.strip('()').split(',') if d.strip()) for key, shape in rows}
-    assert ours == theirs
+    assert state_shapes(MRRNet()) == reference_keys('mrrnet_g')
 
 
 def test_computes_the_authors_function():
-    ref = _reference()
+    ref = load_reference('mrrnet_g')
     net = MRRNet(upscale=1).eval()
     net.load_state_dict(ref['state_dict'], strict=True)
     with torch.no_grad():
@@ -110,7 +108,7 @@ def test_computes_the_authors_function():
 
 def test_range_norm_wraps_the_authors_function_for_lr_input():
     """ours(lr in [0,1]) == (ref(2 * bicubic_up(lr) - 1) + 1) / 2 with the authors' weights."""
-    ref = _reference()
+    ref = load_reference('mrrnet_g')
     authors = MRRNet(upscale=1).eval()
     authors.load_state_dict(ref['state_dict'])
     ours = MRRNet(upscale=8, range_norm=True).eval()

@@ -1,0 +1,59 @@
+"""The authors' checkpoints load into our classes and give identical outputs (through range_norm)."""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from basicsr.archs import build_network
+
+from mrr_plugin.archs.reference_checkpoint import convert_reference_state_dict
+from tests.conftest import PROJECT_ROOT, load_reference
+
+SCRIPT = os.path.join(PROJECT_ROOT, 'scripts', 'convert_reference_checkpoint.py')
+
+
+@pytest.mark.parametrize('arch, name', [('MRRNet', 'mrrnet_g'), ('SPARNet', 'sparnet_g')])
+def test_converted_generator_equals_authors_on_unit_range(arch, name):
+    """ours(x01) == (ref(2 * x01 - 1) + 1) / 2 on the authors' pre-upsampled input."""
+    ref = load_reference(name)
+    authors_file = {f'module.{k}': v for k, v in ref['state_dict'].items()}  # as saved from DataParallel
+    converted = convert_reference_state_dict(arch, authors_file)
+    net = build_network({'type': arch, 'upscale': 1, 'range_norm': True}).eval()
+    net.load_state_dict(converted['params'], strict=True)
+    with torch.no_grad():
+        out = net((ref['input'] + 1) / 2)
+    expected = (ref['output'] + 1) / 2
+    assert (out - expected).abs().max() <= 1e-4 * expected.abs().max()
+
+
+def test_converted_discriminator_equals_authors():
+    ref = load_reference('mrrgan_d')
+    converted = convert_reference_state_dict('MRRPatchDiscriminator', {'state_dict': ref['state_dict']})
+    net = build_network({'type': 'MRRPatchDiscriminator', 'range_norm': True}).eval()
+    net.load_state_dict(converted['params'], strict=True)
+    with torch.no_grad():
+        torch.testing.assert_close(net((ref['input'] + 1) / 2), ref['output'], atol=1e-5, rtol=1e-4)
+
+
+def test_weights_of_another_network_are_refused():
+    wrong = build_network({'type': 'MRRNet', 'kernel_sizes': [1, 3]}).state_dict()
+    with pytest.raises(ValueError, match='not a MRRNet'):
+        convert_reference_state_dict('MRRNet', wrong)
+    with pytest.raises(ValueError, match='--arch must be one of'):
+        convert_reference_state_dict('EDSR', wrong)
+
+
+def test_command_line_writes_a_basicsr_checkpoint(tmp_path):
+    ref = load_reference('mrrnet_g')
+    torch.save(ref['state_dict'], tmp_path / 'authors.pth')
+    result = subprocess.run([sys.executable, SCRIPT, '--arch', 'MRRNet', str(tmp_path / 'authors.pth'),
+                             str(tmp_path / 'ours.pth')], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert 'range_norm: true' in result.stdout
+    params = torch.load(tmp_path / 'ours.pth', weights_only=True)['params']
+    torch.testing.assert_close(params['out_conv.conv2d.weight'], ref['state_dict']['out_conv.conv2d.weight'])
+    bad = subprocess.run([sys.executable, SCRIPT, '--arch', 'SPARNet', str(tmp_path / 'authors.pth'),
+                          str(tmp_path / 'x.pth')], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and 'not a SPARNet' in bad.stderr and 'Traceback' not in bad.stderr
+    assert not (tmp_path / 'x.pth').exists()
