@@ -45,17 +45,16 @@ def atomic_torch_save(obj, path):
             os.remove(tmp_path)
 
 
-class _TorchWithAtomicSave(types.ModuleType):
-    """``torch`` as seen by basicsr.models.base_model, whose save_network/save_training_state write in place."""
-
-    save = staticmethod(atomic_torch_save)
-
-    def __getattr__(self, name):
-        return getattr(torch, name)
+def module_with(module, **overrides):
+    """A stand-in for ``module`` that answers ``overrides`` first, for replacing one name inside another module."""
+    proxy = types.ModuleType(module.__name__)
+    proxy.__dict__.update(overrides)
+    proxy.__getattr__ = lambda name: getattr(module, name)
+    return proxy
 
 
 # basicsr 1.4.2 writes net_*.pth and *.state in place: a run killed mid-save leaves a truncated newest file.
-_bsr_base_model.torch = _TorchWithAtomicSave('torch')
+_bsr_base_model.torch = module_with(torch, save=atomic_torch_save)
 
 
 def _state_iter(file_name):

@@ -18,7 +18,6 @@ from os import path as osp
 import numpy as np
 import torch
 import yaml
-from basicsr.metrics import calculate_psnr, calculate_ssim
 from PIL import Image
 
 import mrr_plugin  # noqa: F401
@@ -26,6 +25,7 @@ from mrr_plugin.archs.mrrnet_arch import MRRNet
 from mrr_plugin.data.face_image_io import bicubic
 from mrr_plugin.data.face_lmdb import build_face_lmdb, list_images
 from mrr_plugin.data.synthetic_faces import write_synthetic_faces
+from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic
 from mrr_plugin.utils import project_root
 from mrr_plugin.utils.visual import labelled_grid, write_png
 
@@ -72,7 +72,7 @@ def train(root, iters):
 
 
 def evaluate(net, hr_folder, lr_folder, val_names, grid_faces=6):
-    """Bicubic and ``net`` on the held-out faces: metrics (BasicSR protocol: Y, 8-px crop) and grid rows."""
+    """Bicubic and ``net`` on the held-out faces: DIC-protocol PSNR/SSIM and grid rows."""
     scores = {'bicubic': [], 'MRRNet': []}
     rows = []
     for name in val_names:
@@ -85,12 +85,11 @@ def evaluate(net, hr_folder, lr_folder, val_names, grid_faces=6):
         sr = (sr[0].clamp(0, 1).numpy().transpose(1, 2, 0) * 255.0).round().astype(np.uint8)
         gt = np.asarray(hr)
         for method, image in (('bicubic', up), ('MRRNet', sr)):
-            bgr, gt_bgr = image[..., ::-1], gt[..., ::-1]
-            scores[method].append((calculate_psnr(bgr, gt_bgr, 8, test_y_channel=True),
-                                   calculate_ssim(bgr, gt_bgr, 8, test_y_channel=True)))
+            scores[method].append((calculate_psnr_dic(image, gt, 8, channel_order='rgb'),
+                                   calculate_ssim_dic(image, gt, 8, channel_order='rgb')))
         if len(rows) < grid_faces:
             rows.append([np.asarray(lr), up, sr, gt])
-    table = ['| method | PSNR (Y, dB) | SSIM (Y) |', '|---|---|---|']
+    table = ['| method | PSNR (dB, DIC) | SSIM (DIC) |', '|---|---|---|']
     for method, values in scores.items():
         psnr, ssim = np.mean(values, axis=0)
         table.append(f'| {method} | {psnr:.2f} | {ssim:.4f} |')
@@ -128,7 +127,7 @@ def main(argv=None):
 
     out_dir = osp.join(root, 'results', 'demo')
     os.makedirs(out_dir, exist_ok=True)
-    header = (f'Short CPU demo ({source}); {len(val_names)} held-out faces; BasicSR PSNR/SSIM on Y, 8-px border. '
+    header = (f'Short CPU demo ({source}); {len(val_names)} held-out faces; DIC protocol (Y, 8-px border). '
               'Not a paper-comparable result.')
     with open(osp.join(out_dir, 'results.md'), 'w') as f:
         f.write(header + '\n\n' + '\n'.join(table) + '\n')

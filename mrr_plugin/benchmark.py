@@ -1,0 +1,79 @@
+"""Put face SR methods side by side: ``python -m mrr_plugin.benchmark --hr HR --lr LR --out DIR --method ...``.
+
+    python -m mrr_plugin.benchmark --hr datasets/CelebA/test_HR.lmdb --lr datasets/CelebA/test_LR.lmdb \
+        --out results/benchmark_CelebA \
+        --method MRRNet=options/test/MRRNet/test_MRRNet_x8_CelebA.yml \
+        --method EDSR=experiments/EDSR_x8_CelebA/models/net_g_latest.pth@EDSR:upscale=8
+
+Bicubic (PIL, a = -0.5) is always included. Writes ``results.md``, ``results.csv``, ``grid.png``,
+``attention/<method>.png`` (networks with spatial attention) and ``sr/<method>/*.png`` (grid faces; every face
+with ``--save-images``). Methods already evaluated with the same checkpoint, test set and options are reused
+unless ``--force``. LPIPS needs the AlexNet backbone in torch hub's cache (scripts/provision_offline_weights.py);
+landmark/identity columns need facexlib's weights in ``--weights-dir``; missing ones leave a column empty with a
+note.
+"""
+import argparse
+import os
+import sys
+
+import torch
+
+import mrr_plugin  # noqa: F401  (registers the archs)
+from mrr_plugin.evaluation.methods import bicubic_method, method_from_spec
+from mrr_plugin.evaluation.report import write_attention_maps, write_grid, write_tables
+from mrr_plugin.evaluation.runner import evaluate_method, load_test_set
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--hr', required=True, help='HR test faces: folder or LMDB')
+    parser.add_argument('--lr', required=True, help='paired LR test faces: folder or LMDB')
+    parser.add_argument('--out', required=True, help='results folder')
+    parser.add_argument('--method', action='append', default=[], metavar='NAME=SPEC',
+                        help='NAME=test_options.yml or NAME=checkpoint.pth@ARCH[:key=value,...] (repeatable)')
+    parser.add_argument('--scale', type=int, default=8)
+    parser.add_argument('--limit', type=int, help='only the first N faces')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--timing-batch', type=int, default=8, help='batch N of the throughput column')
+    parser.add_argument('--timing-runs', type=int, default=5)
+    parser.add_argument('--grid-faces', type=int, default=6)
+    parser.add_argument('--attention-blocks', help='comma-separated block names, e.g. encoder.1.att_func')
+    parser.add_argument('--weights-dir', help="facexlib weights (landmark distance, identity)")
+    parser.add_argument('--lpips-backbone', help='AlexNet weights for LPIPS (default: torch hub cache)')
+    parser.add_argument('--save-images', action='store_true', help='save every SR output as PNG')
+    parser.add_argument('--force', action='store_true', help='recompute methods evaluated before')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        methods = [bicubic_method()] + [method_from_spec(spec, args.device) for spec in args.method]
+        names = [m.name for m in methods]
+        if len(set(names)) != len(names):
+            raise ValueError(f'Method names must differ: {names}.')
+        faces = load_test_set(args.hr, args.lr, args.limit, args.scale)
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 1
+    options = {'batch_size': args.batch_size, 'timing_batch': args.timing_batch, 'timing_runs': args.timing_runs,
+               'grid_faces': args.grid_faces, 'weights_dir': args.weights_dir, 'lpips_backbone': args.lpips_backbone,
+               'save_images': args.save_images}
+    os.makedirs(args.out, exist_ok=True)
+    records = [evaluate_method(m, faces, args.out, options, args.scale, args.device, args.force) for m in methods]
+    device_name = (torch.cuda.get_device_name()
+                   if args.device.startswith('cuda') else f'CPU ({torch.get_num_threads()} threads)')
+    context = f'{len(faces)} faces from {args.hr}, x{args.scale}, {device_name}'
+    table = write_tables(records, args.out, context)
+    write_grid(records, faces, args.out, args.grid_faces)
+    blocks = args.attention_blocks.split(',') if args.attention_blocks else None
+    for method in methods:
+        write_attention_maps(method, faces, args.out, blocks, args.grid_faces, args.device)
+    print(table)
+    print(f'\nWrote {args.out}/results.md, results.csv, grid.png, attention/ and sr/')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

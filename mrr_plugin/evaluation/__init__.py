@@ -1,0 +1,1 @@
+"""Side-by-side evaluation of face SR methods (used by ``python -m mrr_plugin.benchmark``)."""

@@ -1,0 +1,41 @@
+"""Cost of a network: parameters, GMACs per image (torch.utils.flop_counter) and measured speed."""
+import statistics
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def count_parameters(network):
+    return sum(p.numel() for p in network.parameters())
+
+
+def gmacs_per_image(network, lr_size=16, device='cpu'):
+    """Multiply-accumulates (1e9) of one forward on a ``lr_size`` face (FLOPs / 2, as counted by torch)."""
+    x = torch.rand(1, 3, lr_size, lr_size, device=device)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        network(x)
+    return counter.get_total_flops() / 2 / 1e9
+
+
+def median_seconds(function, runs=5, warmup=2):
+    """Median wall time of ``function()`` over ``runs`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure_speed(super_resolve, lr_size=16, batch=8, runs=5, device='cpu'):
+    """``{'latency_ms': batch-1 median, 'throughput': images/s at ``batch``}`` of ``super_resolve(lr)``."""
+    one = torch.rand(1, 3, lr_size, lr_size, device=device)
+    many = torch.rand(batch, 3, lr_size, lr_size, device=device)
+    latency = median_seconds(lambda: super_resolve(one), runs)
+    batch_time = median_seconds(lambda: super_resolve(many), runs)
+    return {'latency_ms': latency * 1000, 'throughput': batch / batch_time}

@@ -1,0 +1,88 @@
+"""Benchmark outputs people look at: results.md / results.csv, a labelled grid, attention heat-maps."""
+import csv
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import torch
+
+from mrr_plugin.evaluation.runner import COLUMNS
+from mrr_plugin.utils.visual import labelled_grid, write_png
+
+
+def _cell(record, key, fmt):
+    value = record['results'].get(key)
+    return '' if value is None else fmt.format(value)
+
+
+def write_tables(records, out_dir, context):
+    """``results.md`` (with protocol notes and reasons for empty columns) and ``results.csv``."""
+    header = ['Method'] + [title for _, title, _, _ in COLUMNS]
+    rows = [[r['name']] + [_cell(r, key, fmt) for key, _, fmt, _ in COLUMNS] for r in records]
+    lines = [f'# Face SR benchmark: {context}', '', '| ' + ' | '.join(header) + ' |',
+             '|' + '---|' * len(header)]
+    lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
+    lines += ['', 'Columns:'] + [f'- {title}: {note}' for _, title, _, note in COLUMNS if note]
+    lines += ['', 'Methods:'] + [f'- {r["name"]}: {r["description"]}' for r in records]
+    empty = {key: note for r in records for key, note in r.get('notes', {}).items()}
+    if empty:
+        lines += ['', 'Empty columns:'] + [f'- {key}: {note}' for key, note in sorted(empty.items())]
+    with open(osp.join(out_dir, 'results.md'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    with open(osp.join(out_dir, 'results.csv'), 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['method'] + [key for key, _, _, _ in COLUMNS])
+        for r in records:
+            writer.writerow([r['name']] + [r['results'].get(key, '') for key, _, _, _ in COLUMNS])
+    return '\n'.join(lines)
+
+
+def write_grid(records, faces, out_dir, grid_faces=6):
+    """``grid.png``: LR | each method (bicubic first) | HR for the first ``grid_faces`` faces."""
+    rows = []
+    for name, lr, hr in faces[:grid_faces]:
+        row = [lr]
+        for record in records:
+            path = osp.join(out_dir, 'sr', record['name'], f'{name}.png')
+            row.append(cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB))
+        rows.append(row + [hr])
+    write_png(osp.join(out_dir, 'grid.png'), labelled_grid(rows, ['LR'] + [r['name'] for r in records] + ['HR']))
+
+
+def heat_overlay(face, attention, alpha=0.5):
+    """RGB face with a JET colour map of an attention map (any size, values in [0, 1]) blended on top."""
+    attention = cv2.resize(np.asarray(attention, np.float32), face.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+    heat = cv2.applyColorMap((np.clip(attention, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    return (alpha * cv2.cvtColor(heat, cv2.COLOR_BGR2RGB) + (1 - alpha) * face).round().astype(np.uint8)
+
+
+def write_attention_maps(method, faces, out_dir, blocks=None, grid_faces=6, device='cpu'):
+    """``attention/<method>.png``: per face the SR output and its attention over chosen blocks (MRRNet Fig. 4,
+    SPARNet Fig. 6). Multi-channel (3-D) maps are averaged over channels. Returns the path or None."""
+    network = method.network
+    if network is None or not hasattr(network, 'attention_maps'):
+        return None
+    rows, labels = [], None
+    for _, lr, _ in faces[:grid_faces]:
+        with torch.no_grad():
+            sr = network(torch.from_numpy(lr.astype(np.float32).transpose(2, 0, 1))[None].to(device) / 255.0)
+        maps = network.attention_maps()
+        if not maps:
+            return None
+        chosen = blocks or _default_blocks(list(maps))
+        sr = (sr[0].clamp(0, 1).cpu().numpy().transpose(1, 2, 0) * 255).round().astype(np.uint8)
+        rows.append([sr] + [heat_overlay(sr, maps[b][0].mean(0).cpu().numpy()) for b in chosen])
+        labels = ['SR'] + [b.replace('.att_func', '') for b in chosen]
+    os.makedirs(osp.join(out_dir, 'attention'), exist_ok=True)
+    path = osp.join(out_dir, 'attention', f'{method.name}.png')
+    write_png(path, labelled_grid(rows, labels))
+    return path
+
+
+def _default_blocks(names):
+    """First encoder block, the middle body block and the last decoder block."""
+    encoder = [n for n in names if n.startswith('encoder')]
+    body = [n for n in names if n.startswith('res_layers')]
+    decoder = [n for n in names if n.startswith('decoder')]
+    return [group[index] for group, index in ((encoder, 0), (body, len(body) // 2), (decoder, -1)) if group]

@@ -1,0 +1,157 @@
+"""Evaluate one method on a paired face test set: SR outputs, per-image metrics, cost; cached per method."""
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import torch
+from basicsr.data import build_dataset
+from basicsr.metrics import calculate_psnr
+from tqdm import tqdm
+
+from mrr_plugin.evaluation.profiling import count_parameters, gmacs_per_image, measure_speed
+from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic
+from mrr_plugin.metrics.face_structure_metric import (ALIGNMENT_FILE, RECOGNITION_FILE, cosine_similarity,
+                                                      facexlib_weights, identity_embedding, landmarks_68,
+                                                      mean_landmark_distance)
+from mrr_plugin.metrics.lpips_metric import lpips_backbone_path, lpips_distance
+from mrr_plugin.utils.visual import write_png
+
+COLUMNS = [
+    # key, header, format, protocol note
+    ('psnr_dic', 'PSNR (dB) ↑', '{:.2f}', 'DIC protocol: Y (BT.601 from RGB, rounded), 8-px border'),
+    ('ssim_dic', 'SSIM ↑', '{:.4f}', 'DIC protocol: 11x11 Gaussian window, sigma 1.5'),
+    ('psnr_basicsr', 'PSNR BasicSR (dB) ↑', '{:.2f}', "BasicSR's calculate_psnr: unrounded Y, 8-px border"),
+    ('lpips', 'LPIPS ↓', '{:.4f}', 'LPIPS v0.1, AlexNet'),
+    ('landmark_distance', 'Landmark dist. (px) ↓', '{:.3f}', 'mean distance of 68 facexlib landmarks, SR vs HR'),
+    ('identity', 'Identity ↑', '{:.4f}', 'cosine similarity of ArcFace (facexlib) embeddings, SR vs HR'),
+    ('params_m', 'Params (M)', '{:.2f}', ''),
+    ('gmacs', 'GMACs', '{:.2f}', 'per 16x16 input, torch.utils.flop_counter'),
+    ('latency_ms', 'Latency b1 (ms)', '{:.1f}', 'median after warm-up'),
+    ('throughput', 'Throughput (img/s)', '{:.1f}', 'median after warm-up, batch N'),
+]
+
+
+def load_test_set(hr, lr, limit=None, scale=8):
+    """``[(name, lr_rgb_uint8, hr_rgb_uint8)]`` of a paired test set (folders, or LMDBs with meta_info.txt)."""
+    backend = 'lmdb' if osp.isfile(osp.join(hr, 'meta_info.txt')) and osp.isfile(osp.join(hr, 'data.mdb')) else 'disk'
+    dataset = build_dataset({'name': 'benchmark', 'type': 'PairedImageDataset', 'dataroot_gt': hr, 'dataroot_lq': lr,
+                             'io_backend': {'type': backend}, 'phase': 'test', 'scale': scale})
+    count = len(dataset) if limit is None else min(limit, len(dataset))
+    faces = []
+    for index in tqdm(range(count), desc='test set', unit='face'):
+        item = dataset[index]
+        faces.append((osp.splitext(osp.basename(item['gt_path']))[0], _to_uint8(item['lq']), _to_uint8(item['gt'])))
+    return faces
+
+
+def _to_uint8(tensor):
+    return (tensor.clamp(0, 1).numpy().transpose(1, 2, 0) * 255).round().astype(np.uint8)
+
+
+def _to_tensor(images, device):
+    return torch.from_numpy(np.stack(images).astype(np.float32).transpose(0, 3, 1, 2) / 255.0).to(device)
+
+
+def super_resolve_all(method, faces, scale, batch_size, device):
+    """SR uint8 RGB images of every face, in batches."""
+    outputs = []
+    for start in tqdm(range(0, len(faces), batch_size), desc=f'SR {method.name}', unit='batch'):
+        lr = _to_tensor([face[1] for face in faces[start:start + batch_size]], device)
+        outputs.extend(_to_uint8(image) for image in method.super_resolve(lr, scale).cpu())
+    return outputs
+
+
+def score(faces, outputs, options, device):
+    """Mean metrics of SR ``outputs`` against the HR faces; optional metrics are left out with a reason."""
+    results, notes = {}, {}
+    psnr = [calculate_psnr_dic(sr, hr, channel_order='rgb') for sr, (_, _, hr) in zip(outputs, faces)]
+    results['psnr_dic'] = float(np.mean(psnr))
+    results['ssim_dic'] = float(np.mean([calculate_ssim_dic(sr, hr, channel_order='rgb')
+                                         for sr, (_, _, hr) in zip(outputs, faces)]))
+    results['psnr_basicsr'] = float(np.mean([calculate_psnr(sr[..., ::-1], hr[..., ::-1], 8, test_y_channel=True)
+                                             for sr, (_, _, hr) in zip(outputs, faces)]))
+    try:
+        lpips_backbone_path('alex', options.get('lpips_backbone'))
+        values = []
+        for start in range(0, len(faces), 32):
+            sr = _to_tensor(outputs[start:start + 32], device)
+            hr = _to_tensor([face[2] for face in faces[start:start + 32]], device)
+            values.append(lpips_distance(sr, hr, 'alex', options.get('lpips_backbone')).cpu())
+        results['lpips'] = float(torch.cat(values).mean())
+    except FileNotFoundError as error:
+        notes['lpips'] = str(error)
+    weights_dir = options.get('weights_dir')
+    try:
+        results['landmark_distance'] = float(np.mean([
+            mean_landmark_distance(landmarks_68(sr, weights_dir, device), landmarks_68(hr, weights_dir, device))
+            for sr, (_, _, hr) in zip(outputs, faces)]))
+    except FileNotFoundError as error:
+        notes['landmark_distance'] = str(error)
+    try:
+        similarities = []
+        for start in range(0, len(faces), 32):
+            sr = identity_embedding(_to_tensor(outputs[start:start + 32], device), weights_dir)
+            hr = identity_embedding(_to_tensor([f[2] for f in faces[start:start + 32]], device), weights_dir)
+            similarities.append(cosine_similarity(sr, hr).cpu())
+        results['identity'] = float(torch.cat(similarities).mean())
+    except FileNotFoundError as error:
+        notes['identity'] = str(error)
+    return results, notes
+
+
+def optional_metrics_available(options):
+    """Which weight-dependent metrics can run; a change (weights added later) invalidates cached records."""
+    available = {}
+    for key, check in (('lpips', lambda: lpips_backbone_path('alex', options.get('lpips_backbone'))),
+                       ('landmark_distance', lambda: facexlib_weights(options.get('weights_dir'), ALIGNMENT_FILE, '')),
+                       ('identity', lambda: facexlib_weights(options.get('weights_dir'), RECOGNITION_FILE, ''))):
+        try:
+            check()
+            available[key] = True
+        except FileNotFoundError:
+            available[key] = False
+    return available
+
+
+def cost(method, scale, options, device):
+    """Parameters, GMACs and measured speed (blank parameters/GMACs for bicubic)."""
+    results = {}
+    if method.network is not None:
+        results['params_m'] = count_parameters(method.network) / 1e6
+        results['gmacs'] = gmacs_per_image(method.network, device=device)
+    results.update(measure_speed(lambda lr: method.super_resolve(lr, scale), batch=options.get('timing_batch', 8),
+                                 runs=options.get('timing_runs', 5), device=device))
+    return results
+
+
+def evaluate_method(method, faces, out_dir, options, scale=8, device='cpu', force=False):
+    """Evaluate ``method`` (or reuse ``out_dir/methods/<name>.json`` when its fingerprint matches).
+
+    Writes that JSON and the SR images of the grid faces (all faces with ``options['save_images']``) under
+    ``out_dir/sr/<name>/``. Returns the JSON record.
+    """
+    record_path = osp.join(out_dir, 'methods', f'{method.name}.json')
+    fingerprint = {'method': method.fingerprint(), 'faces': [face[0] for face in faces], 'options': options,
+                   'optional_metrics': optional_metrics_available(options)}
+    if not force and osp.isfile(record_path):
+        with open(record_path) as f:
+            record = json.load(f)
+        if record.get('fingerprint') == json.loads(json.dumps(fingerprint)):
+            print(f'{method.name}: reusing {record_path} (use --force to recompute)')
+            return record
+    outputs = super_resolve_all(method, faces, scale, options.get('batch_size', 8), device)
+    results, notes = score(faces, outputs, options, device)
+    results.update(cost(method, scale, options, device))
+    sr_dir = osp.join(out_dir, 'sr', method.name)
+    os.makedirs(sr_dir, exist_ok=True)
+    keep = len(faces) if options.get('save_images') else options.get('grid_faces', 6)
+    for (name, _, _), sr in list(zip(faces, outputs))[:keep]:
+        write_png(osp.join(sr_dir, f'{name}.png'), sr)
+    record = {'name': method.name, 'description': method.description, 'results': results, 'notes': notes,
+              'fingerprint': fingerprint}
+    os.makedirs(osp.dirname(record_path), exist_ok=True)
+    with open(record_path + '.partial', 'w') as f:
+        json.dump(record, f, indent=1)
+    os.replace(record_path + '.partial', record_path)
+    return json.loads(json.dumps(record))

@@ -1,0 +1,82 @@
+"""`python -m mrr_plugin.benchmark` end to end on 20 real dev faces: bicubic, MRRNet and a BasicSR baseline."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from basicsr.archs import build_network
+from PIL import Image
+
+from tests.conftest import python_env
+
+pytestmark = pytest.mark.slow
+EDSR_OPTIONS = 'num_in_ch=3,num_out_ch=3,num_feat=16,num_block=2,upscale=8'
+
+
+@pytest.fixture(scope='module')
+def checkpoints(tmp_path_factory):
+    """Small MRRNet (with its test-option YAML) and EDSR checkpoints."""
+    folder = tmp_path_factory.mktemp('checkpoints')
+    torch.manual_seed(0)
+    mrrnet = {'type': 'MRRNet', 'min_ch': 8, 'max_ch': 16, 'res_depth': 1}
+    torch.save({'params': build_network(mrrnet).state_dict()}, folder / 'mrrnet.pth')
+    (folder / 'test_MRRNet.yml').write_text(
+        'network_g: {type: MRRNet, min_ch: 8, max_ch: 16, res_depth: 1}\n'
+        f'path: {{pretrain_network_g: {folder / "mrrnet.pth"}, strict_load_g: true}}\n')
+    edsr = {'type': 'EDSR', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 16, 'num_block': 2, 'upscale': 8}
+    torch.save({'params': build_network(edsr).state_dict()}, folder / 'edsr.pth')
+    return folder
+
+
+def run_benchmark(out, dev_faces, checkpoints, lpips_backbones, *extra):
+    hr, lr, _ = dev_faces
+    command = [sys.executable, '-m', 'mrr_plugin.benchmark', '--hr', hr, '--lr', lr, '--out', str(out), '--limit',
+               '20', '--timing-runs', '2', '--timing-batch', '4', '--grid-faces', '3',
+               '--lpips-backbone', lpips_backbones['alexnet'],
+               '--method', f'MRRNet={checkpoints / "test_MRRNet.yml"}',
+               '--method', f'EDSR={checkpoints / "edsr.pth"}@EDSR:{EDSR_OPTIONS}', *extra]
+    result = subprocess.run(command, env=python_env(out), capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def test_benchmark_writes_every_output_and_resumes(dev_faces, checkpoints, lpips_backbones, tmp_path):
+    out = tmp_path / 'bench'
+    stdout = run_benchmark(out, dev_faces, checkpoints, lpips_backbones)
+    with open(out / 'results.csv') as f:
+        rows = {row['method']: row for row in csv.DictReader(f)}
+    assert list(rows) == ['bicubic', 'MRRNet', 'EDSR']
+    assert float(rows['bicubic']['psnr_dic']) == pytest.approx(23.6, abs=0.6)  # real faces, 20 of them
+    assert rows['bicubic']['params_m'] == '' and float(rows['MRRNet']['params_m']) > 0
+    assert float(rows['EDSR']['gmacs']) > 0 and float(rows['MRRNet']['latency_ms']) > 0
+    assert all(0 < float(rows[m]['lpips']) < 1 for m in rows)
+    assert rows['MRRNet']['landmark_distance'] == ''  # no --weights-dir: blank with a note
+    markdown = (out / 'results.md').read_text()
+    assert 'DIC protocol' in markdown and 'Empty columns' in markdown and 'alignment_WFLW_4HG.pth' in markdown
+    assert "not torch's a = -0.75" in markdown
+    grid = Image.open(out / 'grid.png')
+    assert grid.size == (5 * 130 + 2, 18 + 3 * 130 + 2)  # LR, bicubic, MRRNet, EDSR, HR
+    assert Image.open(out / 'attention' / 'MRRNet.png').size[0] == 4 * 130 + 2  # SR + three blocks
+    assert not (out / 'attention' / 'EDSR.png').exists()
+    assert len(os.listdir(out / 'sr' / 'MRRNet')) == 3
+    assert '| bicubic |' in stdout
+
+    again = run_benchmark(out, dev_faces, checkpoints, lpips_backbones)
+    assert again.count('reusing') == 3
+    forced = run_benchmark(out, dev_faces, checkpoints, lpips_backbones, '--force', '--save-images')
+    assert 'reusing' not in forced and len(os.listdir(out / 'sr' / 'EDSR')) == 20
+    record = json.loads((out / 'methods' / 'MRRNet.json').read_text())
+    assert record['results']['psnr_dic'] == pytest.approx(float(rows['MRRNet']['psnr_dic']))
+
+
+def test_bad_method_is_one_clear_error(dev_faces, tmp_path):
+    hr, lr, _ = dev_faces
+    for spec, message in [('X=missing.yml', 'does not exist'), ('X=nothing.pth@MRRNet', 'does not exist'),
+                          ('X=model.pth', 'CHECKPOINT@ARCH'), ('bicubic=a.pth@EDSR', 'always included'),
+                          ('X=a.yml.pth@EDSR:upscale=8', 'does not exist')]:
+        result = subprocess.run([sys.executable, '-m', 'mrr_plugin.benchmark', '--hr', hr, '--lr', lr, '--out',
+                                 str(tmp_path), '--method', spec], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 1 and message in result.stderr and 'Traceback' not in result.stderr
