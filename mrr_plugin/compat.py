@@ -152,3 +152,91 @@ def _lmdb_backend_get(self, filepath, client_key):
 # lmdb >= 2.0 refuses a second open of one environment per process; upstream also returns None for missing keys.
 _bsr_file_client.LmdbBackend.__init__ = _lmdb_backend_init
 _bsr_file_client.LmdbBackend.get = _lmdb_backend_get
+
+
+# ------------------------------------------------------------------------------------------------
+# Distributed training: torchrun / SLURM on GPUs (nccl) and on CPU-only machines (gloo).
+# ------------------------------------------------------------------------------------------------
+def _backend_from_option_file(argv=None):
+    """``dist_params.backend`` of the option file named by ``-opt`` (BasicSR reads it for SLURM only)."""
+    import yaml
+    argv = sys.argv if argv is None else argv
+    if '-opt' not in argv or argv.index('-opt') + 1 >= len(argv):
+        return None
+    try:
+        with open(argv[argv.index('-opt') + 1]) as f:
+            return ((yaml.safe_load(f) or {}).get('dist_params') or {}).get('backend')
+    except (OSError, yaml.YAMLError):
+        return None
+
+
+def default_dist_backend():
+    return 'nccl' if torch.cuda.is_available() else 'gloo'
+
+
+def init_dist(launcher, backend=None, port=None, **kwargs):
+    """Replacement for ``basicsr.utils.dist_util.init_dist``.
+
+    Upstream hard-codes nccl and calls ``torch.cuda.set_device`` (a division by zero without GPUs), so the same
+    run cannot start on a CPU-only machine. Here: backend = ``dist_params.backend`` if set, else nccl with CUDA
+    and gloo without; the CUDA device is ``LOCAL_RANK`` (torchrun) or ``SLURM_LOCALID``; ``launcher: slurm``
+    derives the rendezvous from SLURM's variables as BasicSR does.
+    """
+    import torch.distributed as dist
+    if dist.is_initialized():
+        return
+    backend = backend or _backend_from_option_file() or default_dist_backend()
+    if launcher == 'slurm':
+        import subprocess
+        node_list = os.environ['SLURM_NODELIST']
+        os.environ.setdefault('MASTER_ADDR', subprocess.getoutput(f'scontrol show hostname {node_list} | head -n1'))
+        os.environ['MASTER_PORT'] = str(port or os.environ.get('MASTER_PORT', 29500))
+        os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+        os.environ['RANK'] = os.environ['SLURM_PROCID']
+        os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+    elif launcher != 'pytorch':
+        raise ValueError(f'Invalid launcher type: {launcher}')
+    if torch.cuda.is_available() and backend == 'nccl':
+        torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)) % torch.cuda.device_count())
+    dist.init_process_group(backend=backend)
+
+
+def model_to_device(self, net):
+    """Replacement for ``BaseModel.model_to_device``: upstream passes ``device_ids=[current CUDA device]`` to
+    DistributedDataParallel even for a CPU model, which fails; a CPU model gets ``device_ids=None``."""
+    from torch.nn.parallel import DataParallel, DistributedDataParallel
+    net = net.to(self.device)
+    if self.opt['dist']:
+        device_ids = [torch.cuda.current_device()] if self.device.type == 'cuda' else None
+        net = DistributedDataParallel(
+            net, device_ids=device_ids, find_unused_parameters=self.opt.get('find_unused_parameters', False))
+    elif self.opt['num_gpu'] > 1:
+        net = DataParallel(net)
+    return net
+
+
+from basicsr.utils import dist_util as _bsr_dist_util  # noqa: E402
+from basicsr.utils import options as _bsr_options  # noqa: E402
+
+# init_dist hard-codes nccl + CUDA; DDP wrapping assumes CUDA; both fail on CPU-only machines.
+_bsr_dist_util.init_dist = init_dist
+_bsr_options.init_dist = init_dist
+_bsr_base_model.BaseModel.model_to_device = model_to_device
+
+
+# ------------------------------------------------------------------------------------------------
+# Training log: the share of each step spent waiting for data.
+# ------------------------------------------------------------------------------------------------
+from basicsr.utils import logger as _bsr_logger  # noqa: E402
+
+_message_logger_call = _bsr_logger.MessageLogger.__call__
+
+
+def _message_logger_with_data_wait(self, log_vars):
+    """BasicSR prints data time and step time but not their ratio; add ``data_wait`` (also a TensorBoard scalar)."""
+    if log_vars.get('time'):
+        log_vars['data_wait'] = log_vars['data_time'] / log_vars['time']
+    return _message_logger_call(self, log_vars)
+
+
+_bsr_logger.MessageLogger.__call__ = _message_logger_with_data_wait

@@ -90,3 +90,37 @@ def test_missing_lmdb_key_and_missing_lmdb_are_clear_errors(dev_lmdbs, tmp_path)
         client.get('no_such_face', 'gt')
     with pytest.raises(FileNotFoundError, match='not an LMDB folder'):
         FileClient('lmdb', db_paths=[str(tmp_path)], client_keys=['gt'])
+
+
+def test_distributed_backend_defaults_to_gloo_without_cuda_and_follows_the_option_file(tmp_path):
+    options = tmp_path / 'opt.yml'
+    options.write_text('dist_params:\n  backend: mpi\n')
+    assert compat._backend_from_option_file(['train.py', '-opt', str(options)]) == 'mpi'
+    assert compat._backend_from_option_file(['train.py', '--launcher', 'pytorch']) is None
+    assert compat.default_dist_backend() == ('nccl' if torch.cuda.is_available() else 'gloo')
+    import basicsr.utils.options
+    assert basicsr.utils.options.init_dist is compat.init_dist
+
+
+def test_cpu_model_is_wrapped_without_cuda_device_ids(monkeypatch):
+    import torch.distributed as dist
+    from basicsr.models.base_model import BaseModel
+    monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')
+    monkeypatch.setenv('MASTER_PORT', '29517')
+    dist.init_process_group('gloo', rank=0, world_size=1)
+    try:
+        model = BaseModel.__new__(BaseModel)
+        model.opt, model.device = {'dist': True, 'num_gpu': 0}, torch.device('cpu')
+        wrapped = model.model_to_device(torch.nn.Linear(2, 2))
+        assert isinstance(wrapped, torch.nn.parallel.DistributedDataParallel) and wrapped.device_ids is None
+    finally:
+        dist.destroy_process_group()
+
+
+def test_training_log_reports_data_wait_fraction():
+    from basicsr.utils.logger import MessageLogger
+    logger = MessageLogger({'name': 'x', 'logger': {'print_freq': 1, 'use_tb_logger': False},
+                            'train': {'total_iter': 10}}, 1)
+    log_vars = {'epoch': 0, 'iter': 1, 'lrs': [1e-4], 'time': 2.0, 'data_time': 0.5, 'l_pix': 0.1}
+    logger(log_vars)
+    assert log_vars['data_wait'] == 0.25

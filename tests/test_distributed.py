@@ -1,0 +1,135 @@
+"""Two-process DDP on CPU (gloo) through torchrun and BasicSR's real pipeline, for MRRNet and MRRGAN."""
+import glob
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from tests.conftest import PROJECT_ROOT, python_env
+
+pytestmark = pytest.mark.slow
+HELPER = os.path.join(PROJECT_ROOT, 'tests', 'helpers', 'ddp_recording_train.py')
+TORCHRUN = os.path.join(os.path.dirname(sys.executable), 'torchrun')
+
+
+def write_options(path, lmdbs, model, total_iter, vgg):
+    gan = ''
+    if model == 'RecordingMRRGANModel':
+        gan = textwrap.indent(textwrap.dedent(f"""\
+            optim_d: {{type: Adam, lr: !!float 4e-4, betas: [0.9, 0.99]}}
+            perceptual_opt: {{type: FacePerceptualLoss, vgg_weights_path: {vgg}, perceptual_weight: 0.01}}
+            gan_opt: {{type: RaHingeGANLoss, loss_weight: 0.01}}
+            """), '  ') + 'network_d: {type: MRRPatchDiscriminator, num_feat: 8}\n'
+    path.write_text(textwrap.dedent(f"""\
+        name: ddp_{model}
+        model_type: {model}
+        scale: 8
+        num_gpu: 0
+        manual_seed: 0
+        datasets:
+          train:
+            name: dev_train
+            type: KeyRecordingFaceDataset
+            dataroot_gt: {lmdbs['train_hr']}
+            io_backend: {{type: lmdb}}
+            num_worker_per_gpu: 0
+            batch_size_per_gpu: 3
+          val:
+            name: dev_val
+            type: PairedImageDataset
+            dataroot_gt: {lmdbs['val_hr']}
+            dataroot_lq: {lmdbs['val_lr']}
+            io_backend: {{type: lmdb}}
+        network_g: {{type: MRRNet, min_ch: 8, max_ch: 16, res_depth: 1}}
+        path: {{pretrain_network_g: ~, strict_load_g: true, resume_state: ~}}
+        train:
+          optim_g: {{type: Adam, lr: !!float 1e-3, betas: [0.9, 0.99]}}
+          scheduler: {{type: MultiStepLR, milestones: [100], gamma: 0.5}}
+          total_iter: {total_iter}
+          pixel_opt: {{type: L1Loss, loss_weight: 1.0}}
+        """) + gan + textwrap.dedent("""\
+        val:
+          val_freq: 2
+          save_img: false
+          metrics:
+            psnr_dic: {type: calculate_psnr_dic, crop_border: 8}
+        logger: {print_freq: 1, save_checkpoint_freq: 2, use_tb_logger: true}
+        """))
+    return str(path)
+
+
+def torchrun(root, record, options, *extra):
+    env = dict(python_env(root), MRR_TEST_RECORD_DIR=str(record), OMP_NUM_THREADS='1', PYTHONPATH=PROJECT_ROOT)
+    command = [TORCHRUN, '--standalone', '--nproc_per_node=2', HELPER, '-opt', options, '--launcher', 'pytorch',
+               *extra]
+    result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return result.stdout + result.stderr
+
+
+def assert_same_weights(record, iteration):
+    rank0 = torch.load(record / f'weights_rank0_iter{iteration}.pth', weights_only=True)
+    rank1 = torch.load(record / f'weights_rank1_iter{iteration}.pth', weights_only=True)
+    assert rank0.keys() == rank1.keys()
+    for net in rank0:
+        for key in rank0[net]:
+            torch.testing.assert_close(rank0[net][key], rank1[net][key], rtol=0, atol=0, msg=f'{net}.{key}')
+    return rank0
+
+
+@pytest.mark.parametrize('model', ['RecordingFaceSRModel', 'RecordingMRRGANModel'])
+def test_two_process_gloo_training_and_resume(model, dev_lmdbs, random_vgg19_weights, tmp_path):
+    root, record = tmp_path / 'project', tmp_path / 'record'
+    root.mkdir()
+    record.mkdir()
+    # 24 faces, 2 ranks x batch 3: one epoch = 4 iterations
+    log = torchrun(root, record, write_options(tmp_path / 'opt.yml', dev_lmdbs, model, 4, random_vgg19_weights))
+    assert 'Disable distributed' not in log
+
+    first = assert_same_weights(record, 2)
+    last = assert_same_weights(record, 4)
+    assert any(not torch.equal(first['g'][k], last['g'][k]) for k in first['g'])  # it trained
+
+    # the first epoch (4 iterations x 3 faces per rank; BasicSR then prefetches one batch of the next epoch)
+    keys = [set(open(record / f'keys_rank{r}.txt').read().split()[:12]) for r in (0, 1)]
+    assert len(keys[0]) == len(keys[1]) == 12 and not keys[0] & keys[1]  # each rank its own shard
+    assert len(keys[0] | keys[1]) == 24
+
+    experiment = root / 'experiments' / f'ddp_{model}'
+    assert len(glob.glob(str(experiment / 'train_*.log'))) == 1
+    assert len(glob.glob(str(root / 'tb_logger' / f'ddp_{model}' / 'events.*'))) == 1
+    rank0_log = open(glob.glob(str(experiment / 'train_*.log'))[0]).read()
+    assert rank0_log.count('Validation dev_val') == 3  # iterations 2 and 4, and after training: rank 0 only
+    assert 'World size (gpu number): 2' in rank0_log
+    expected = {'net_g_2.pth', 'net_g_4.pth', 'net_g_latest.pth'}
+    if model == 'RecordingMRRGANModel':
+        expected |= {'net_d_2.pth', 'net_d_4.pth', 'net_d_latest.pth'}
+        assert 'l_g_gan' in rank0_log and 'l_d' in rank0_log
+    assert set(os.listdir(experiment / 'models')) == expected
+
+    log = torchrun(root, record, write_options(tmp_path / 'opt.yml', dev_lmdbs, model, 6, random_vgg19_weights),
+                   '--auto_resume')
+    resumed_log = open(sorted(glob.glob(str(experiment / 'train_*.log')))[-1]).read()
+    assert 'Resuming training from epoch: 0, iter: 4.' in resumed_log
+    assert 'iter:       5' in resumed_log and 'iter:       1,' not in resumed_log
+    assert_same_weights(record, 6)
+    assert sorted(os.listdir(experiment / 'training_states')) == ['2.state', '4.state', '6.state']
+
+
+def test_slurm_launcher_on_one_cpu_task(dev_lmdbs, random_vgg19_weights, tmp_path):
+    """``--launcher slurm`` as srun starts it (SLURM_* variables), here one task on CPU."""
+    root, record = tmp_path / 'project', tmp_path / 'record'
+    root.mkdir()
+    record.mkdir()
+    options = write_options(tmp_path / 'opt.yml', dev_lmdbs, 'RecordingFaceSRModel', 2, random_vgg19_weights)
+    env = dict(python_env(root), MRR_TEST_RECORD_DIR=str(record), OMP_NUM_THREADS='1', PYTHONPATH=PROJECT_ROOT,
+               SLURM_PROCID='0', SLURM_NTASKS='1', SLURM_LOCALID='0', SLURM_NODELIST='localhost',
+               MASTER_ADDR='127.0.0.1', MASTER_PORT='29531')
+    result = subprocess.run([sys.executable, HELPER, '-opt', options, '--launcher', 'slurm'], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    log = open(glob.glob(str(root / 'experiments' / 'ddp_RecordingFaceSRModel' / 'train_*.log'))[0]).read()
+    assert 'dist: True' in log and 'World size (gpu number): 1' in log and 'data_wait' in log
