@@ -240,3 +240,23 @@ def _message_logger_with_data_wait(self, log_vars):
 
 
 _bsr_logger.MessageLogger.__call__ = _message_logger_with_data_wait
+
+
+# ------------------------------------------------------------------------------------------------
+# Validation under DDP.
+# ------------------------------------------------------------------------------------------------
+from basicsr.models import sr_model as _bsr_sr_model  # noqa: E402
+
+
+def _sr_model_test(self):
+    """Replacement for ``SRModel.test``: rank 0 validates alone, so it must not call the DDP wrapper, whose
+    forward broadcasts buffers (BatchNorm statistics, fixed resampling weights) to ranks that never join."""
+    network = self.net_g_ema if hasattr(self, 'net_g_ema') else self.get_bare_model(self.net_g)
+    network.eval()
+    with torch.no_grad():
+        self.output = network(self.lq)
+    if not hasattr(self, 'net_g_ema'):
+        self.net_g.train()
+
+
+_bsr_sr_model.SRModel.test = _sr_model_test

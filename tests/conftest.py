@@ -125,3 +125,40 @@ def random_facexlib_weights(tmp_path_factory):
     torch.save({'state_dict': FAN(num_modules=4, num_landmarks=98, device='cpu').state_dict()}, folder / ALIGNMENT_FILE)
     torch.save(Backbone(num_layers=50, drop_ratio=0.6, mode='ir_se').state_dict(), folder / RECOGNITION_FILE)
     return str(folder)
+
+
+def tiny_training_options(path, lmdbs, name, total_iter, model_type='FaceSRModel', network_g=None,
+                          dataset_type='FaceBicubicDataset', workers=1, batch=2, train_extra=None, top_extra=None):
+    """Write a few-iteration CPU option file on the dev LMDBs (validation and checkpoints every 2 iterations)."""
+    import yaml
+    opt = {
+        'name': name, 'model_type': model_type, 'scale': 8, 'num_gpu': 0, 'manual_seed': 0,
+        'datasets': {
+            'train': {'name': 'dev_train', 'type': dataset_type, 'dataroot_gt': lmdbs['train_hr'],
+                      'io_backend': {'type': 'lmdb'}, 'num_worker_per_gpu': workers, 'batch_size_per_gpu': batch},
+            'val': {'name': 'dev_val', 'type': 'PairedImageDataset', 'dataroot_gt': lmdbs['val_hr'],
+                    'dataroot_lq': lmdbs['val_lr'], 'io_backend': {'type': 'lmdb'}},
+        },
+        'network_g': network_g or {'type': 'MRRNet', 'min_ch': 8, 'max_ch': 16, 'res_depth': 4},
+        'path': {'pretrain_network_g': None, 'strict_load_g': True, 'resume_state': None},
+        'train': {'optim_g': {'type': 'Adam', 'lr': 1e-3, 'betas': [0.9, 0.99]},
+                  'scheduler': {'type': 'MultiStepLR', 'milestones': [4], 'gamma': 0.5},
+                  'total_iter': total_iter, 'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0},
+                  **(train_extra or {})},
+        'val': {'val_freq': 2, 'save_img': False, 'tb_samples': 2,
+                'metrics': {'psnr_dic': {'type': 'calculate_psnr_dic', 'crop_border': 8}}},
+        'logger': {'print_freq': 1, 'save_checkpoint_freq': 2, 'use_tb_logger': True},
+        **(top_extra or {}),
+    }
+    with open(path, 'w') as f:
+        yaml.safe_dump(opt, f, sort_keys=False)
+    return str(path)
+
+
+def gan_training_extras(vgg_weights):
+    """(train_extra, top_extra) turning tiny_training_options into a small MRRGAN recipe."""
+    train = {'optim_d': {'type': 'Adam', 'lr': 4e-4, 'betas': [0.9, 0.99]},
+             'perceptual_opt': {'type': 'FacePerceptualLoss', 'vgg_weights_path': vgg_weights,
+                                'perceptual_weight': 0.01},
+             'gan_opt': {'type': 'RaHingeGANLoss', 'loss_weight': 0.01}}
+    return train, {'network_d': {'type': 'MRRPatchDiscriminator', 'num_feat': 8}}

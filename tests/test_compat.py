@@ -124,3 +124,19 @@ def test_training_log_reports_data_wait_fraction():
     log_vars = {'epoch': 0, 'iter': 1, 'lrs': [1e-4], 'time': 2.0, 'data_time': 0.5, 'l_pix': 0.1}
     logger(log_vars)
     assert log_vars['data_wait'] == 0.25
+
+
+def test_validation_uses_the_bare_network_not_the_ddp_wrapper():
+    """Rank 0 validates alone; calling the DDP wrapper there would start a buffer broadcast nobody joins."""
+    from basicsr.models.sr_model import SRModel
+    assert SRModel.test is compat._sr_model_test
+    calls = []
+    network = torch.nn.Conv2d(3, 3, 1)
+    wrapper = torch.nn.Module()
+    wrapper.module = network
+    wrapper.forward = lambda x: calls.append('wrapper')
+    model = SRModel.__new__(SRModel)
+    model.net_g, model.lq = wrapper, torch.rand(1, 3, 4, 4)
+    model.get_bare_model = lambda net: net.module
+    model.test()
+    assert calls == [] and model.output.shape == (1, 3, 4, 4) and network.training

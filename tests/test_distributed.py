@@ -3,12 +3,11 @@ import glob
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 import torch
 
-from tests.conftest import PROJECT_ROOT, python_env
+from tests.conftest import PROJECT_ROOT, gan_training_extras, python_env, tiny_training_options
 
 pytestmark = pytest.mark.slow
 HELPER = os.path.join(PROJECT_ROOT, 'tests', 'helpers', 'ddp_recording_train.py')
@@ -16,49 +15,12 @@ TORCHRUN = os.path.join(os.path.dirname(sys.executable), 'torchrun')
 
 
 def write_options(path, lmdbs, model, total_iter, vgg):
-    gan = ''
-    if model == 'RecordingMRRGANModel':
-        gan = textwrap.indent(textwrap.dedent(f"""\
-            optim_d: {{type: Adam, lr: !!float 4e-4, betas: [0.9, 0.99]}}
-            perceptual_opt: {{type: FacePerceptualLoss, vgg_weights_path: {vgg}, perceptual_weight: 0.01}}
-            gan_opt: {{type: RaHingeGANLoss, loss_weight: 0.01}}
-            """), '  ') + 'network_d: {type: MRRPatchDiscriminator, num_feat: 8}\n'
-    path.write_text(textwrap.dedent(f"""\
-        name: ddp_{model}
-        model_type: {model}
-        scale: 8
-        num_gpu: 0
-        manual_seed: 0
-        datasets:
-          train:
-            name: dev_train
-            type: KeyRecordingFaceDataset
-            dataroot_gt: {lmdbs['train_hr']}
-            io_backend: {{type: lmdb}}
-            num_worker_per_gpu: 0
-            batch_size_per_gpu: 3
-          val:
-            name: dev_val
-            type: PairedImageDataset
-            dataroot_gt: {lmdbs['val_hr']}
-            dataroot_lq: {lmdbs['val_lr']}
-            io_backend: {{type: lmdb}}
-        network_g: {{type: MRRNet, min_ch: 8, max_ch: 16, res_depth: 1}}
-        path: {{pretrain_network_g: ~, strict_load_g: true, resume_state: ~}}
-        train:
-          optim_g: {{type: Adam, lr: !!float 1e-3, betas: [0.9, 0.99]}}
-          scheduler: {{type: MultiStepLR, milestones: [100], gamma: 0.5}}
-          total_iter: {total_iter}
-          pixel_opt: {{type: L1Loss, loss_weight: 1.0}}
-        """) + gan + textwrap.dedent("""\
-        val:
-          val_freq: 2
-          save_img: false
-          metrics:
-            psnr_dic: {type: calculate_psnr_dic, crop_border: 8}
-        logger: {print_freq: 1, save_checkpoint_freq: 2, use_tb_logger: true}
-        """))
-    return str(path)
+    """24 faces, 2 ranks x batch 3: one epoch = 4 iterations."""
+    train_extra, top_extra = gan_training_extras(vgg) if model == 'RecordingMRRGANModel' else (None, None)
+    return tiny_training_options(path, lmdbs, f'ddp_{model}', total_iter, model_type=model,
+                                 network_g={'type': 'MRRNet', 'min_ch': 8, 'max_ch': 16, 'res_depth': 1},
+                                 dataset_type='KeyRecordingFaceDataset', workers=0, batch=3,
+                                 train_extra=train_extra, top_extra=top_extra)
 
 
 def torchrun(root, record, options, *extra):

@@ -2,57 +2,18 @@
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.conftest import python_env
+from tests.conftest import gan_training_extras, python_env, tiny_training_options
 
 pytestmark = pytest.mark.slow
 
 
-def write_options(root, lmdbs, total_iter, name='MRRNet_pipeline_test', model_type='FaceSRModel',
-                  network_g='{type: MRRNet, min_ch: 8, max_ch: 16, res_depth: 4}', extra_train=''):
-    path = root / f'{name}.yml'
-    path.write_text(textwrap.dedent(f"""\
-        name: {name}
-        model_type: {model_type}
-        scale: 8
-        num_gpu: 0
-        manual_seed: 0
-        datasets:
-          train:
-            name: dev_train
-            type: FaceBicubicDataset
-            dataroot_gt: {lmdbs['train_hr']}
-            io_backend: {{type: lmdb}}
-            num_worker_per_gpu: 1
-            batch_size_per_gpu: 2
-          val:
-            name: dev_val
-            type: PairedImageDataset
-            dataroot_gt: {lmdbs['val_hr']}
-            dataroot_lq: {lmdbs['val_lr']}
-            io_backend: {{type: lmdb}}
-        network_g: {network_g}
-        path: {{pretrain_network_g: ~, strict_load_g: true, resume_state: ~}}
-        train:
-          optim_g: {{type: Adam, lr: !!float 1e-3, betas: [0.9, 0.99]}}
-          scheduler: {{type: MultiStepLR, milestones: [4], gamma: 0.5}}
-          total_iter: {total_iter}
-          pixel_opt: {{type: L1Loss, loss_weight: 1.0}}
-{extra_train}
-        val:
-          val_freq: 2
-          save_img: false
-          tb_samples: 2
-          metrics:
-            psnr: {{type: calculate_psnr, crop_border: 8, test_y_channel: true}}
-        logger: {{print_freq: 1, save_checkpoint_freq: 2, use_tb_logger: true}}
-        """))
-    return str(path)
+def write_options(root, lmdbs, total_iter, name='MRRNet_pipeline_test', **kwargs):
+    return tiny_training_options(root / f'{name}.yml', lmdbs, name, total_iter, **kwargs)
 
 
 def run_train(root, options, *extra, cwd):
@@ -65,7 +26,7 @@ def run_train(root, options, *extra, cwd):
 def test_train_writes_checkpoints_state_and_tensorboard_then_resumes(dev_lmdbs, tmp_path):
     root = tmp_path / 'project'
     root.mkdir()
-    options = write_options(tmp_path, dev_lmdbs, total_iter=4)
+    options = write_options(tmp_path, dev_lmdbs, 4)
     log = run_train(root, options, cwd=tmp_path)
     experiment = root / 'experiments' / 'MRRNet_pipeline_test'
     assert sorted(os.listdir(experiment / 'models')) == ['net_g_2.pth', 'net_g_4.pth', 'net_g_latest.pth']
@@ -77,14 +38,14 @@ def test_train_writes_checkpoints_state_and_tensorboard_then_resumes(dev_lmdbs, 
     events = EventAccumulator(str(root / 'tb_logger' / 'MRRNet_pipeline_test'))
     events.Reload()
     tags = events.Tags()
-    assert {'losses/l_pix', 'lr', 'metrics/dev_val/psnr'} <= set(tags['scalars'])
+    assert {'losses/l_pix', 'lr', 'data_wait', 'metrics/dev_val/psnr_dic'} <= set(tags['scalars'])
     assert [e.step for e in events.Scalars('losses/l_pix')] == [1, 2, 3, 4]
     assert 'samples/dev_val' in tags['images']
 
     # resume from another working directory: continues at iteration 5, not from scratch
     other_cwd = tmp_path / 'elsewhere'
     other_cwd.mkdir()
-    options = write_options(tmp_path, dev_lmdbs, total_iter=6)
+    options = write_options(tmp_path, dev_lmdbs, 6)
     log = run_train(root, options, '--auto_resume', cwd=other_cwd)
     assert 'Resuming training from epoch: 0, iter: 4.' in log
     assert 'iter:       5' in log and 'iter:       1,' not in log
@@ -95,22 +56,16 @@ def test_train_writes_checkpoints_state_and_tensorboard_then_resumes(dev_lmdbs, 
     assert resumed['schedulers'][0]['last_epoch'] == state['schedulers'][0]['last_epoch'] + 2 == 5
 
 
-GAN_TRAIN_OPTIONS = """\
-          optim_d: {{type: Adam, lr: !!float 4e-4, betas: [0.9, 0.99]}}
-          perceptual_opt: {{type: FacePerceptualLoss, vgg_weights_path: {vgg}, perceptual_weight: 0.01}}
-          gan_opt: {{type: RaHingeGANLoss, loss_weight: 0.01}}
-        network_d: {{type: MRRPatchDiscriminator, num_feat: 8}}"""
-
-
 @pytest.mark.parametrize('model', ['MRRGAN', 'SPARNet'])
 def test_gan_and_sparnet_recipes_save_and_resume(model, dev_lmdbs, random_vgg19_weights, tmp_path):
     if model == 'MRRGAN':
-        kwargs = dict(model_type='MRRGANModel', network_g='{type: MRRNet, min_ch: 8, max_ch: 16, res_depth: 1}',
-                      extra_train=GAN_TRAIN_OPTIONS.format(vgg=random_vgg19_weights))
+        train_extra, top_extra = gan_training_extras(random_vgg19_weights)
+        kwargs = dict(model_type='MRRGANModel', network_g={'type': 'MRRNet', 'min_ch': 8, 'max_ch': 16, 'res_depth': 1},
+                      train_extra=train_extra, top_extra=top_extra)
         expected_models = ['net_d_2.pth', 'net_d_latest.pth', 'net_g_2.pth', 'net_g_latest.pth']
     else:
-        kwargs = dict(network_g='{type: SPARNet, min_ch: 8, max_ch: 16, res_depth: 1, mid_channels: 8}',
-                      extra_train='          ema_decay: 0.9')
+        kwargs = dict(network_g={'type': 'SPARNet', 'min_ch': 8, 'max_ch': 16, 'res_depth': 1, 'mid_channels': 8},
+                      train_extra={'ema_decay': 0.9})
         expected_models = ['net_g_2.pth', 'net_g_latest.pth']
     root = tmp_path / 'project'
     root.mkdir()

@@ -51,6 +51,11 @@ def pil_bicubic_resize(x, size, quantize=False):
     in_h, in_w = x.shape[-2:]
     rows = torch.tensor(pil_bicubic_matrix(in_h, out_h), device=x.device, dtype=x.dtype)
     cols = torch.tensor(pil_bicubic_matrix(in_w, out_w), device=x.device, dtype=x.dtype)
+    return resize_with_matrices(x, rows, cols, quantize)
+
+
+def resize_with_matrices(x, rows, cols, quantize=False):
+    """Separable resize ``rows @ x @ cols.T`` (horizontal pass first, as PIL), optionally 8-bit like PIL."""
     x = torch.matmul(x, cols.t())
     if quantize:
         x = quantize_8bit(x)

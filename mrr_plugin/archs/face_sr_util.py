@@ -6,10 +6,11 @@ attention branch of each block (``attention_factory``).
 """
 import math
 
+import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mrr_plugin.archs.arch_util import pil_bicubic_resize
+from mrr_plugin.archs.arch_util import pil_bicubic_matrix, pil_bicubic_resize, resize_with_matrices
 
 LEAKY_SLOPE = 0.2
 
@@ -118,6 +119,9 @@ class FaceSRSkeleton(nn.Module):
         super().__init__()
         self.upscale = upscale
         self.range_norm = range_norm
+        if upscale > 1:  # PIL's weights for the expected LR size, fixed (non-persistent: not in the state dict)
+            weights = torch.tensor(pil_bicubic_matrix(in_size // upscale, in_size), dtype=torch.float32)
+            self.register_buffer('upsample_weights', weights, persistent=False)
 
         def clip(channels):
             return max(min_ch, min(channels, max_ch))
@@ -152,9 +156,18 @@ class FaceSRSkeleton(nn.Module):
         return PreActResidualBlock(in_channels, out_channels, scale, norm_type,
                                    attention_factory(out_channels, hg_depth))
 
+    def upsample(self, x):
+        """PIL's 8-bit bicubic upsampling by ``upscale``, always in float32 (also under autocast)."""
+        with torch.autocast(x.device.type, enabled=False):
+            x = x.float()
+            if x.shape[-2:] == (self.upsample_weights.shape[1], ) * 2:
+                weights = self.upsample_weights
+                return resize_with_matrices(x, weights, weights, quantize=True)
+            return pil_bicubic_resize(x, (x.shape[-2] * self.upscale, x.shape[-1] * self.upscale), quantize=True)
+
     def forward(self, x):
         if self.upscale > 1:
-            x = pil_bicubic_resize(x, (x.shape[-2] * self.upscale, x.shape[-1] * self.upscale), quantize=True)
+            x = self.upsample(x)
         if self.range_norm:
             x = x * 2 - 1
         out = self.out_conv(self.decoder(self.res_layers(self.encoder(x))))

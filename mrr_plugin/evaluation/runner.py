@@ -10,7 +10,7 @@ from basicsr.metrics import calculate_psnr
 from tqdm import tqdm
 
 from mrr_plugin.evaluation.profiling import count_parameters, gmacs_per_image, measure_speed
-from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic
+from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic, psnr_ssim_dic_batch
 from mrr_plugin.metrics.face_structure_metric import (ALIGNMENT_FILE, RECOGNITION_FILE, cosine_similarity,
                                                       facexlib_weights, identity_embedding, landmarks_68,
                                                       mean_landmark_distance)
@@ -65,10 +65,20 @@ def super_resolve_all(method, faces, scale, batch_size, device):
 def score(faces, outputs, options, device):
     """Mean metrics of SR ``outputs`` against the HR faces; optional metrics are left out with a reason."""
     results, notes = {}, {}
-    psnr = [calculate_psnr_dic(sr, hr, channel_order='rgb') for sr, (_, _, hr) in zip(outputs, faces)]
+    if str(device).startswith('cuda'):  # batched in torch on the GPU: same numbers as the per-image protocol
+        psnr, ssim = [], []
+        for start in range(0, len(faces), 64):
+            sr = torch.from_numpy(np.stack(outputs[start:start + 64])).permute(0, 3, 1, 2).to(device)
+            hr = torch.from_numpy(np.stack([f[2] for f in faces[start:start + 64]])).permute(0, 3, 1, 2).to(device)
+            batch_psnr, batch_ssim = psnr_ssim_dic_batch(sr, hr)
+            psnr.append(batch_psnr.cpu())
+            ssim.append(batch_ssim.cpu())
+        psnr, ssim = torch.cat(psnr).numpy(), torch.cat(ssim).numpy()
+    else:  # OpenCV's filtering beats float64 torch convolutions on a CPU (scripts/benchmark_speed.py --metrics)
+        psnr = [calculate_psnr_dic(sr, hr, channel_order='rgb') for sr, (_, _, hr) in zip(outputs, faces)]
+        ssim = [calculate_ssim_dic(sr, hr, channel_order='rgb') for sr, (_, _, hr) in zip(outputs, faces)]
     results['psnr_dic'] = float(np.mean(psnr))
-    results['ssim_dic'] = float(np.mean([calculate_ssim_dic(sr, hr, channel_order='rgb')
-                                         for sr, (_, _, hr) in zip(outputs, faces)]))
+    results['ssim_dic'] = float(np.mean(ssim))
     results['psnr_basicsr'] = float(np.mean([calculate_psnr(sr[..., ::-1], hr[..., ::-1], 8, test_y_channel=True)
                                              for sr, (_, _, hr) in zip(outputs, faces)]))
     try:

@@ -1,28 +1,21 @@
 """VGG19 perceptual loss as the MRRGAN authors computed it (paper eq. 10), with weights from local disk only."""
 import contextlib
-from os import path as osp
 
-import torch
 from basicsr.archs import vgg_arch
 from basicsr.losses.basic_loss import PerceptualLoss
 from basicsr.utils.registry import LOSS_REGISTRY
 from torch.nn import functional as F
+
+from mrr_plugin.utils import local_weights
 
 VGG19_FILE = 'vgg19-dcbb9e9d.pth'
 MRRGAN_LAYER_WEIGHTS = {'relu1_2': 1 / 32, 'relu2_2': 1 / 16, 'relu3_4': 1 / 8, 'relu4_4': 1 / 4, 'conv5_4': 1.0}
 
 
 def vgg19_weights_path(path=None):
-    """The VGG19 ImageNet weights to use: ``path`` if given, else torch hub's cache; never downloaded.
-
-    Raises FileNotFoundError with one sentence naming the file and where to put it.
-    """
-    candidate = path or osp.join(torch.hub.get_dir(), 'checkpoints', VGG19_FILE)
-    if not osp.isfile(candidate):
-        raise FileNotFoundError(
-            f'The perceptual loss needs torchvision\'s ImageNet VGG19 weights: put {VGG19_FILE} at {candidate} '
-            '(or set perceptual_opt.vgg_weights_path to where it is); nothing is downloaded at run time.')
-    return candidate
+    """The VGG19 ImageNet weights to use: ``path`` if given, else torch hub's cache; never downloaded."""
+    return local_weights(VGG19_FILE, path, "The perceptual loss (torchvision's ImageNet VGG19)",
+                         'or set perceptual_opt.vgg_weights_path to where it is')
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ on faces; these functions take the channel order explicitly.
 """
 import cv2
 import numpy as np
+import torch
 from basicsr.utils.registry import METRIC_REGISTRY
 
 MATLAB_Y_WEIGHTS_1000 = np.array([65481, 128553, 24966], dtype=np.int64)  # BT.601 x 1000, for [0, 255] input
@@ -75,3 +76,34 @@ def calculate_ssim_dic(img, img2, crop_border=8, input_order='HWC', channel_orde
     """DIC-protocol SSIM. ``img``/``img2``: uint8-range images; BasicSR's validation passes BGR (the default)."""
     return ssim_y(_crop(dic_y(img, channel_order, input_order), crop_border),
                   _crop(dic_y(img2, channel_order, input_order), crop_border))
+
+
+def _gaussian_filter_valid(x):
+    """Valid 11x11 Gaussian (sigma 1.5) filtering of (N, 1, H, W) float64, as two separable 1-D passes."""
+    kernel = torch.from_numpy(cv2.getGaussianKernel(11, 1.5)).to(x.device).view(1, 1, 11, 1)
+    return torch.conv2d(torch.conv2d(x, kernel), kernel.view(1, 1, 1, 11))
+
+
+def psnr_ssim_dic_batch(sr, hr, crop_border=8):
+    """DIC-protocol PSNR and SSIM of whole batches at once: RGB uint8 tensors (N, 3, H, W) -> two (N,) tensors.
+
+    Same integer Y and float64 arithmetic as :func:`calculate_psnr_dic` / :func:`calculate_ssim_dic`, so the
+    values agree with the per-image functions to float64 rounding; runs on any device.
+    """
+    weights = torch.as_tensor(MATLAB_Y_WEIGHTS_1000, device=sr.device).view(1, 3, 1, 1)
+
+    def luma(rgb):
+        numerator = (rgb.to(torch.int64) * weights).sum(1, keepdim=True) + 16 * 255000 + 127500
+        y = torch.div(numerator, 255000, rounding_mode='floor').to(torch.float64)
+        return y[..., crop_border:-crop_border, crop_border:-crop_border] if crop_border else y
+
+    y1, y2 = luma(sr), luma(hr)
+    mse = ((y1 - y2)**2).mean(dim=(1, 2, 3))
+    psnr = 10 * torch.log10(255.0**2 / mse)
+    c1, c2 = (0.01 * 255)**2, (0.03 * 255)**2
+    mu1, mu2 = _gaussian_filter_valid(y1), _gaussian_filter_valid(y2)
+    sigma1 = _gaussian_filter_valid(y1 * y1) - mu1**2
+    sigma2 = _gaussian_filter_valid(y2 * y2) - mu2**2
+    sigma12 = _gaussian_filter_valid(y1 * y2) - mu1 * mu2
+    ssim_map = ((2 * mu1 * mu2 + c1) * (2 * sigma12 + c2)) / ((mu1**2 + mu2**2 + c1) * (sigma1 + sigma2 + c2))
+    return psnr, ssim_map.mean(dim=(1, 2, 3))

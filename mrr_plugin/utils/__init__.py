@@ -26,3 +26,16 @@ def project_root():
         return osp.abspath(os.environ['MRR_PLUGIN_ROOT'])
     checkout = osp.abspath(osp.join(osp.dirname(__file__), osp.pardir, osp.pardir))
     return checkout if osp.isdir(osp.join(checkout, 'options')) else os.getcwd()
+
+
+def local_weights(file_name, path, needed_by, hint):
+    """A pretrained-weights file: ``path`` if given, else torch hub's ``<hub dir>/checkpoints/<file_name>``.
+
+    Nothing is ever downloaded: a missing file raises FileNotFoundError with one sentence saying what to put where.
+    """
+    import torch
+    candidate = path or osp.join(torch.hub.get_dir(), 'checkpoints', file_name)
+    if not osp.isfile(candidate):
+        raise FileNotFoundError(f'{needed_by} needs {file_name}: put it at {candidate} ({hint}); nothing is '
+                                'downloaded at run time.')
+    return candidate

@@ -12,7 +12,7 @@ def test_missing_weights_fail_at_start_with_one_sentence(tmp_path, monkeypatch):
         build_loss({'type': 'FacePerceptualLoss'})
     message = str(error.value)
     assert message.count('.') >= 1 and '\n' not in message
-    assert f'vgg19-dcbb9e9d.pth at {tmp_path}/hub/checkpoints/vgg19-dcbb9e9d.pth' in message
+    assert f'needs vgg19-dcbb9e9d.pth: put it at {tmp_path}/hub/checkpoints/vgg19-dcbb9e9d.pth' in message
     with pytest.raises(FileNotFoundError, match='/nowhere/vgg19.pth'):
         FacePerceptualLoss(vgg_weights_path='/nowhere/vgg19.pth')
 

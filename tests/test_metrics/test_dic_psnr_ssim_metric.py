@@ -56,3 +56,17 @@ def test_y_rounding_crop_and_identities():
     assert calculate_psnr_dic(damaged, image, crop_border=0) < 20
     with pytest.raises(ValueError, match='uint8'):
         calculate_psnr_dic(image / 255.0, image)
+
+
+def test_batched_torch_version_equals_the_per_image_protocol(dev_faces):
+    import torch
+
+    from mrr_plugin.metrics.dic_psnr_ssim_metric import psnr_ssim_dic_batch
+    hr_dir, lr_dir, names = dev_faces
+    hrs = [np.asarray(Image.open(f'{hr_dir}/{n}').convert('RGB')) for n in names[:16]]
+    ups = [np.asarray(Image.open(f'{lr_dir}/{n}').convert('RGB').resize((128, 128), Image.BICUBIC)) for n in names[:16]]
+    psnr, ssim = psnr_ssim_dic_batch(torch.from_numpy(np.stack(ups)).permute(0, 3, 1, 2),
+                                     torch.from_numpy(np.stack(hrs)).permute(0, 3, 1, 2))
+    for i, (up, hr) in enumerate(zip(ups, hrs)):
+        assert psnr[i].item() == pytest.approx(calculate_psnr_dic(up, hr, channel_order='rgb'), abs=1e-9)
+        assert ssim[i].item() == pytest.approx(calculate_ssim_dic(up, hr, channel_order='rgb'), abs=1e-9)

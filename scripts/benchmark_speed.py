@@ -1,0 +1,250 @@
+"""Speed of the registered generators and of each speed option, as ratios to plain fp32 eager in the same run.
+
+    python scripts/benchmark_speed.py                         # MRRNet, SPARNet, SRResNet-x8, EDSR on this device
+    python scripts/benchmark_speed.py --archs MRRNet --runs 7 --checkpoint experiments/X/models/net_g_latest.pth
+    python scripts/benchmark_speed.py --data                  # data path vs training step
+    python scripts/benchmark_speed.py --metrics               # batched DIC metrics vs BasicSR's per-image loop
+
+For every arch: forward latency (batch 1), forward throughput (batch 8), training-step throughput (forward +
+backward + Adam, batch 8, 128x128 output), peak memory (CUDA: allocator peak; CPU: process peak RSS growth), GMACs
+and achieved GFLOP/s, each the median of --runs after warm-up. Speed options: channels_last, torch.compile
+(inductor) and bf16 autocast, for inference and training. Each option's outputs are compared with the plain run
+(stated tolerance, PASS/FAIL); for bf16 the PSNR change on real faces is reported when ../shared is present.
+The machine is noisy: only ratios measured in one run mean anything.
+"""
+import argparse
+import contextlib
+import os
+import os.path as osp
+import sys
+
+import mrr_plugin  # noqa: F401  (patches basicsr: must come before any basicsr import)
+
+# isort: split
+import numpy as np
+import torch
+from basicsr.archs import build_network
+
+from mrr_plugin.evaluation.profiling import count_parameters, gmacs_per_image, median_seconds
+from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic, psnr_ssim_dic_batch
+
+ARCHS = {
+    'MRRNet': {'type': 'MRRNet'},
+    'SPARNet': {'type': 'SPARNet'},
+    'SRResNet-x8': {'type': 'MSRResNetX8'},
+    'EDSR': {'type': 'EDSR', 'num_in_ch': 3, 'num_out_ch': 3, 'upscale': 8},
+}
+# option -> (description, max |output - plain| allowed relative to max |plain|)
+OPTIONS = {
+    'fp32 eager': ('plain', 0.0),
+    'channels_last': ('torch.channels_last memory format', 1e-4),
+    'compile': ('torch.compile, inductor', 1e-3),
+    'bf16 autocast': ('torch.autocast bfloat16', 5e-2),
+    'bf16 + channels_last': ('both', 5e-2),
+}
+DEV_FACES = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), os.pardir, 'shared', 'data', 'celeba_dic_dev')
+
+
+def peak_memory_mb(function, device):
+    """Peak memory of one call: CUDA allocator peak, or the growth of this process's peak RSS (VmHWM) on CPU."""
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+        function()
+        return torch.cuda.max_memory_allocated() / 2**20
+    with open('/proc/self/clear_refs', 'w') as f:  # resets VmHWM to the current RSS (Linux)
+        f.write('5')
+    before = _rss_kb('VmRSS')
+    function()
+    return (_rss_kb('VmHWM') - before) / 1024
+
+
+def _rss_kb(field):
+    with open('/proc/self/status') as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field))
+
+
+def prepare(network_opt, option, checkpoint, device):
+    network = build_network(network_opt).to(device)
+    if checkpoint:
+        network.load_state_dict(torch.load(checkpoint, map_location='cpu', weights_only=True)['params'])
+    if 'channels_last' in option:
+        network = network.to(memory_format=torch.channels_last)
+    if 'bf16' in option:
+        def autocast():
+            return torch.autocast(device.type, dtype=torch.bfloat16)
+    else:
+        autocast = contextlib.nullcontext
+    forward = torch.compile(network) if option == 'compile' else network
+    return network, forward, autocast
+
+
+def measure(network_opt, option, args, device, reference_lr):
+    torch.manual_seed(0)
+    network, forward, autocast = prepare(network_opt, option, args.checkpoint, device)
+    memory_format = torch.channels_last if 'channels_last' in option else torch.contiguous_format
+    one = torch.rand(1, 3, 16, 16, device=device).contiguous(memory_format=memory_format)
+    batch = torch.rand(8, 3, 16, 16, device=device).contiguous(memory_format=memory_format)
+    target = torch.rand(8, 3, 128, 128, device=device)
+
+    network.eval()
+
+    def infer(x):
+        with torch.no_grad(), autocast():
+            return forward(x)
+
+    latency = median_seconds(lambda: infer(one), args.runs, args.warmup)
+    throughput = 8 / median_seconds(lambda: infer(batch), args.runs, args.warmup)
+    with torch.no_grad():
+        output = infer(reference_lr.contiguous(memory_format=memory_format)).float()
+
+    network.train()
+    optimizer = torch.optim.Adam(network.parameters(), lr=1e-4)
+
+    def train_step():
+        optimizer.zero_grad(set_to_none=True)
+        with autocast():
+            loss = torch.nn.functional.l1_loss(forward(batch).float(), target)
+        loss.backward()
+        optimizer.step()
+
+    train_throughput = 8 / median_seconds(train_step, args.runs, args.warmup)
+    memory = peak_memory_mb(train_step, device)
+    return {'latency_ms': latency * 1000, 'infer_ips': throughput, 'train_ips': train_throughput,
+            'peak_mb': memory, 'output': output.cpu()}
+
+
+def real_faces(limit=40):
+    """(LR batch in [0, 1], HR uint8 list) of the team's dev faces, or None when ../shared is absent."""
+    if not osp.isdir(DEV_FACES):
+        return None
+    from PIL import Image
+    names = sorted(os.listdir(osp.join(DEV_FACES, 'HR')))[:limit]
+    lr = [np.asarray(Image.open(osp.join(DEV_FACES, 'LR', n)).convert('RGB')) for n in names]
+    hr = [np.asarray(Image.open(osp.join(DEV_FACES, 'HR', n)).convert('RGB')) for n in names]
+    return torch.from_numpy(np.stack(lr).astype(np.float32).transpose(0, 3, 1, 2) / 255.0), hr
+
+
+def mean_psnr(outputs, hr):
+    sr = (outputs.clamp(0, 1).numpy().transpose(0, 2, 3, 1) * 255).round().astype(np.uint8)
+    return float(np.mean([calculate_psnr_dic(s, h, channel_order='rgb') for s, h in zip(sr, hr)]))
+
+
+def benchmark_archs(args, device):
+    faces = real_faces()
+    reference_lr = faces[0] if faces is not None else torch.rand(8, 3, 16, 16)
+    reference_lr = reference_lr.to(device)
+    for name in args.archs:
+        network_opt = ARCHS[name]
+        probe = build_network(network_opt).to(device)
+        gmacs = gmacs_per_image(probe, device=device)
+        print(f'\n## {name}: {count_parameters(probe) / 1e6:.2f} M params, {gmacs:.2f} GMACs per 16x16 face, '
+              f'{device} ({torch.get_num_threads()} threads)\n')
+        print('| option | latency b1 (ms) | infer b8 (img/s) | train b8 (img/s) | GFLOP/s (train) | peak MB (train) '
+              '| infer x | train x | max rel. diff | tolerance | PSNR change (dB) |')
+        print('|' + '---|' * 11)
+        plain = None
+        for option in args.options:
+            try:
+                result = measure(network_opt, option, args, device, reference_lr)
+            except Exception as error:  # an option this torch build or device cannot run
+                print(f'| {option} | failed: {type(error).__name__}: {str(error)[:80]} |' + ' |' * 9)
+                continue
+            plain = plain or result
+            difference = ((result['output'] - plain['output']).abs().max() / plain['output'].abs().max()).item()
+            tolerance = OPTIONS[option][1]
+            verdict = 'PASS' if difference <= tolerance else 'FAIL'
+            psnr_change = ''
+            if faces is not None and option != 'fp32 eager':
+                psnr_change = f'{mean_psnr(result["output"], faces[1]) - mean_psnr(plain["output"], faces[1]):+.4f}'
+            gflops = result['train_ips'] * gmacs * 2 * 3  # forward + ~2x for backward
+            print(f'| {option} | {result["latency_ms"]:.1f} | {result["infer_ips"]:.1f} | {result["train_ips"]:.2f} | '
+                  f'{gflops:.1f} | {result["peak_mb"]:.0f} | {result["infer_ips"] / plain["infer_ips"]:.2f} | '
+                  f'{result["train_ips"] / plain["train_ips"]:.2f} | {difference:.1e} | {verdict} <= {tolerance:.0e} '
+                  f'| {psnr_change} |')
+
+
+def benchmark_data(args, device):
+    """Images/s the on-the-fly LR dataset feeds with the given worker count vs images/s of an MRRNet step."""
+    import time
+
+    from basicsr.data import build_dataloader, build_dataset
+
+    from mrr_plugin.data.face_lmdb import build_face_lmdb
+    if not osp.isdir(DEV_FACES):
+        print('--data needs the team\'s dev faces at ../shared/data/celeba_dic_dev; skipped.')
+        return
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        lmdb_path = osp.join(folder, 'hr.lmdb')
+        build_face_lmdb(osp.join(DEV_FACES, 'HR'), lmdb_path, progress=False)
+        opt = {'name': 'speed', 'type': 'FaceBicubicDataset', 'dataroot_gt': lmdb_path, 'io_backend': {'type': 'lmdb'},
+               'phase': 'train', 'scale': 8, 'num_worker_per_gpu': args.workers, 'batch_size_per_gpu': 8,
+               'use_shuffle': True}
+        loader = build_dataloader(build_dataset(opt), opt, num_gpu=0, dist=False, sampler=None, seed=0)
+        iterator = iter(loader)
+        next(iterator)  # start the workers
+        start, images = time.perf_counter(), 0
+        for _ in range(40):
+            images += next(iterator)['gt'].shape[0]
+        data_ips = images / (time.perf_counter() - start)
+    step = measure(ARCHS['MRRNet'], 'fp32 eager', args, device, torch.rand(8, 3, 16, 16, device=device))
+    ratio = data_ips / step['train_ips']
+    print(f'\n## Data path ({args.workers} workers): {data_ips:.1f} img/s fed vs {step["train_ips"]:.2f} img/s '
+          f'consumed by an MRRNet training step: {ratio:.1f}x ({"PASS" if ratio >= 3 else "FAIL"} >= 3x)')
+
+
+def benchmark_metrics(args, device):
+    """DIC PSNR/SSIM over the dev faces: batched torch vs BasicSR's per-image numpy loop (same numbers)."""
+    import time
+
+    from basicsr.metrics import calculate_psnr, calculate_ssim
+    faces = real_faces(limit=600)
+    if faces is None:
+        print('--metrics needs the team\'s dev faces; skipped.')
+        return
+    lr, hr = faces
+    up = (torch.nn.functional.interpolate(lr, size=128, mode='nearest') * 255).round().to(torch.uint8)
+    hr_tensor = torch.from_numpy(np.stack(hr)).permute(0, 3, 1, 2)
+    start = time.perf_counter()
+    psnr, ssim = psnr_ssim_dic_batch(up.to(device), hr_tensor.to(device))
+    batched = time.perf_counter() - start
+    sr_images = up.permute(0, 2, 3, 1).numpy()
+    start = time.perf_counter()
+    for s, h in zip(sr_images, hr):
+        calculate_psnr_dic(s, h, channel_order='rgb')
+        calculate_ssim_dic(s, h, channel_order='rgb')
+    ours = time.perf_counter() - start
+    start = time.perf_counter()
+    for s, h in zip(sr_images, hr):
+        calculate_psnr(s[..., ::-1], h[..., ::-1], 8, test_y_channel=True)
+        calculate_ssim(s[..., ::-1], h[..., ::-1], 8, test_y_channel=True)
+    loop = time.perf_counter() - start
+    print(f'\n## Metrics over {len(hr)} faces on {device}: BasicSR per-image loop {loop:.2f} s; DIC per-image (OpenCV) '
+          f'{ours:.2f} s = {loop / ours:.2f}x; DIC batched torch {batched:.2f} s = {loop / batched:.2f}x '
+          f'(mean PSNR {psnr.mean():.4f} dB, SSIM {ssim.mean():.4f}, identical in both DIC paths)')
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--archs', nargs='+', default=list(ARCHS), choices=list(ARCHS))
+    parser.add_argument('--options', nargs='+', default=list(OPTIONS), choices=list(OPTIONS))
+    parser.add_argument('--runs', type=int, default=5)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--checkpoint', help='MRRNet weights (params) for the PSNR-change column')
+    parser.add_argument('--data', action='store_true', help='measure the data path instead')
+    parser.add_argument('--metrics', action='store_true', help='measure the evaluation metrics instead')
+    parser.add_argument('--workers', type=int, default=2, help='dataloader workers for --data')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    if args.data:
+        benchmark_data(args, device)
+    elif args.metrics:
+        benchmark_metrics(args, device)
+    else:
+        benchmark_archs(args, device)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
