@@ -65,7 +65,7 @@ def _rss_kb(field):
 
 def prepare(network_opt, option, checkpoint, device):
     network = build_network(network_opt).to(device)
-    if checkpoint:
+    if checkpoint and network_opt['type'] == 'MRRNet':
         network.load_state_dict(torch.load(checkpoint, map_location='cpu', weights_only=True)['params'])
     if 'channels_last' in option:
         network = network.to(memory_format=torch.channels_last)
