@@ -78,13 +78,21 @@ class FaceBicubicDataset(data.Dataset):
             hr = bicubic(hr.crop((left, top, left + width, top + height)), self.gt_size)
         return hr
 
-    def __getitem__(self, index):
+    def load_hr(self, index):
+        """(key, HR ``PIL.Image`` at ``gt_size`` after augmentation)."""
         if self.file_client is None:
             self.file_client = FileClient(self.io_backend_opt.pop('type'), **self.io_backend_opt)
         gt_path = self.paths[index]
         hr = decode_rgb(self.file_client.get(gt_path, 'gt'), gt_path)
-        hr = self.augment(bicubic(hr, self.gt_size))
-        lq = bicubic(hr, self.gt_size // self.scale)
+        return gt_path, self.augment(bicubic(hr, self.gt_size))
+
+    def make_lq(self, hr):
+        """(LR, HR) ``PIL.Image`` pair: PIL bicubic ``gt_size -> gt_size // scale``."""
+        return bicubic(hr, self.gt_size // self.scale), hr
+
+    def __getitem__(self, index):
+        gt_path, hr = self.load_hr(index)
+        lq, hr = self.make_lq(hr)
         img_gt, img_lq = to_tensor(hr), to_tensor(lq)
         if self.mean is not None or self.std is not None:
             normalize(img_lq, self.mean, self.std, inplace=True)
