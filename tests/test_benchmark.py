@@ -43,7 +43,8 @@ def run_benchmark(out, dev_faces, checkpoints, lpips_backbones, *extra):
     return result.stdout
 
 
-def test_benchmark_writes_every_output_and_resumes(dev_faces, checkpoints, lpips_backbones, tmp_path):
+def test_benchmark_writes_every_output_and_resumes(dev_faces, checkpoints, lpips_backbones, random_facexlib_weights,
+                                                   tmp_path):
     out = tmp_path / 'bench'
     stdout = run_benchmark(out, dev_faces, checkpoints, lpips_backbones)
     with open(out / 'results.csv') as f:
@@ -66,8 +67,14 @@ def test_benchmark_writes_every_output_and_resumes(dev_faces, checkpoints, lpips
 
     again = run_benchmark(out, dev_faces, checkpoints, lpips_backbones)
     assert again.count('reusing') == 3
-    forced = run_benchmark(out, dev_faces, checkpoints, lpips_backbones, '--force', '--save-images')
+    forced = run_benchmark(out, dev_faces, checkpoints, lpips_backbones, '--force', '--save-images', '--weights-dir',
+                           random_facexlib_weights)  # random facexlib weights: plumbing of the face columns
     assert 'reusing' not in forced and len(os.listdir(out / 'sr' / 'EDSR')) == 20
+    with open(out / 'results.csv') as f:
+        forced_rows = {row['method']: row for row in csv.DictReader(f)}
+    assert all(float(forced_rows[m]['landmark_distance']) >= 0 for m in forced_rows)
+    assert all(-1 <= float(forced_rows[m]['identity']) <= 1 for m in forced_rows)
+    assert 'Empty columns' not in (out / 'results.md').read_text()
     record = json.loads((out / 'methods' / 'MRRNet.json').read_text())
     assert record['results']['psnr_dic'] == pytest.approx(float(rows['MRRNet']['psnr_dic']))
 

@@ -49,31 +49,48 @@ def _to_uint8(tensor):
     return (tensor.clamp(0, 1).numpy().transpose(1, 2, 0) * 255).round().astype(np.uint8)
 
 
-def _to_tensor(images, device):
-    return torch.from_numpy(np.stack(images).astype(np.float32).transpose(0, 3, 1, 2) / 255.0).to(device)
+def _uint8_batches(outputs, faces, size, device):
+    """``(sr, hr)`` uint8 tensors (N, 3, H, W) on ``device``, ``size`` faces at a time."""
+    for start in range(0, len(faces), size):
+        sr = np.stack(outputs[start:start + size])
+        hr = np.stack([face[2] for face in faces[start:start + size]])
+        yield (torch.from_numpy(sr).permute(0, 3, 1, 2).to(device), torch.from_numpy(hr).permute(0, 3, 1, 2).to(device))
 
 
 def super_resolve_all(method, faces, scale, batch_size, device):
     """SR uint8 RGB images of every face, in batches."""
     outputs = []
     for start in tqdm(range(0, len(faces), batch_size), desc=f'SR {method.name}', unit='batch'):
-        lr = _to_tensor([face[1] for face in faces[start:start + batch_size]], device)
+        lr = np.stack([face[1] for face in faces[start:start + batch_size]])
+        lr = torch.from_numpy(lr.astype(np.float32).transpose(0, 3, 1, 2) / 255.0).to(device)
         outputs.extend(_to_uint8(image) for image in method.super_resolve(lr, scale).cpu())
     return outputs
 
 
-def score(faces, outputs, options, device):
-    """Mean metrics of SR ``outputs`` against the HR faces; optional metrics are left out with a reason."""
-    results, notes = {}, {}
+def missing_weights(options):
+    """``{metric: None if its weights are present, else the one-sentence reason}`` for the optional metrics."""
+    checks = {'lpips': lambda: lpips_backbone_path('alex', options.get('lpips_backbone')),
+              'landmark_distance': lambda: facexlib_weights(options.get('weights_dir'), ALIGNMENT_FILE,
+                                                            'The landmark distance'),
+              'identity': lambda: facexlib_weights(options.get('weights_dir'), RECOGNITION_FILE,
+                                                   'The identity similarity')}
+    reasons = {}
+    for key, check in checks.items():
+        try:
+            check()
+            reasons[key] = None
+        except FileNotFoundError as error:
+            reasons[key] = str(error)
+    return reasons
+
+
+def score(faces, outputs, options, device, missing):
+    """Mean metrics of SR ``outputs`` against the HR faces; metrics whose weights are ``missing`` get a note."""
+    results = {}
     if str(device).startswith('cuda'):  # batched in torch on the GPU: same numbers as the per-image protocol
-        psnr, ssim = [], []
-        for start in range(0, len(faces), 64):
-            sr = torch.from_numpy(np.stack(outputs[start:start + 64])).permute(0, 3, 1, 2).to(device)
-            hr = torch.from_numpy(np.stack([f[2] for f in faces[start:start + 64]])).permute(0, 3, 1, 2).to(device)
-            batch_psnr, batch_ssim = psnr_ssim_dic_batch(sr, hr)
-            psnr.append(batch_psnr.cpu())
-            ssim.append(batch_ssim.cpu())
-        psnr, ssim = torch.cat(psnr).numpy(), torch.cat(ssim).numpy()
+        pairs = [psnr_ssim_dic_batch(sr, hr) for sr, hr in _uint8_batches(outputs, faces, 64, device)]
+        psnr = torch.cat([p for p, _ in pairs]).cpu().numpy()
+        ssim = torch.cat([s for _, s in pairs]).cpu().numpy()
     else:  # OpenCV's filtering beats float64 torch convolutions on a CPU (scripts/benchmark_speed.py --metrics)
         psnr = [calculate_psnr_dic(sr, hr, channel_order='rgb') for sr, (_, _, hr) in zip(outputs, faces)]
         ssim = [calculate_ssim_dic(sr, hr, channel_order='rgb') for sr, (_, _, hr) in zip(outputs, faces)]
@@ -81,47 +98,21 @@ def score(faces, outputs, options, device):
     results['ssim_dic'] = float(np.mean(ssim))
     results['psnr_basicsr'] = float(np.mean([calculate_psnr(sr[..., ::-1], hr[..., ::-1], 8, test_y_channel=True)
                                              for sr, (_, _, hr) in zip(outputs, faces)]))
-    try:
-        lpips_backbone_path('alex', options.get('lpips_backbone'))
-        values = []
-        for start in range(0, len(faces), 32):
-            sr = _to_tensor(outputs[start:start + 32], device)
-            hr = _to_tensor([face[2] for face in faces[start:start + 32]], device)
-            values.append(lpips_distance(sr, hr, 'alex', options.get('lpips_backbone')).cpu())
+    if missing['lpips'] is None:
+        values = [lpips_distance(sr / 255.0, hr / 255.0, 'alex', options.get('lpips_backbone')).cpu()
+                  for sr, hr in _uint8_batches(outputs, faces, 32, device)]
         results['lpips'] = float(torch.cat(values).mean())
-    except FileNotFoundError as error:
-        notes['lpips'] = str(error)
     weights_dir = options.get('weights_dir')
-    try:
+    if missing['landmark_distance'] is None:
         results['landmark_distance'] = float(np.mean([
             mean_landmark_distance(landmarks_68(sr, weights_dir, device), landmarks_68(hr, weights_dir, device))
             for sr, (_, _, hr) in zip(outputs, faces)]))
-    except FileNotFoundError as error:
-        notes['landmark_distance'] = str(error)
-    try:
-        similarities = []
-        for start in range(0, len(faces), 32):
-            sr = identity_embedding(_to_tensor(outputs[start:start + 32], device), weights_dir)
-            hr = identity_embedding(_to_tensor([f[2] for f in faces[start:start + 32]], device), weights_dir)
-            similarities.append(cosine_similarity(sr, hr).cpu())
+    if missing['identity'] is None:
+        similarities = [cosine_similarity(identity_embedding(sr / 255.0, weights_dir),
+                                          identity_embedding(hr / 255.0, weights_dir)).cpu()
+                        for sr, hr in _uint8_batches(outputs, faces, 32, device)]
         results['identity'] = float(torch.cat(similarities).mean())
-    except FileNotFoundError as error:
-        notes['identity'] = str(error)
-    return results, notes
-
-
-def optional_metrics_available(options):
-    """Which weight-dependent metrics can run; a change (weights added later) invalidates cached records."""
-    available = {}
-    for key, check in (('lpips', lambda: lpips_backbone_path('alex', options.get('lpips_backbone'))),
-                       ('landmark_distance', lambda: facexlib_weights(options.get('weights_dir'), ALIGNMENT_FILE, '')),
-                       ('identity', lambda: facexlib_weights(options.get('weights_dir'), RECOGNITION_FILE, ''))):
-        try:
-            check()
-            available[key] = True
-        except FileNotFoundError:
-            available[key] = False
-    return available
+    return results, {key: reason for key, reason in missing.items() if reason is not None}
 
 
 def cost(method, scale, options, device):
@@ -142,8 +133,9 @@ def evaluate_method(method, faces, out_dir, options, scale=8, device='cpu', forc
     ``out_dir/sr/<name>/``. Returns the JSON record.
     """
     record_path = osp.join(out_dir, 'methods', f'{method.name}.json')
+    missing = missing_weights(options)
     fingerprint = {'method': method.fingerprint(), 'faces': [face[0] for face in faces], 'options': options,
-                   'optional_metrics': optional_metrics_available(options)}
+                   'optional_metrics': {key: reason is None for key, reason in missing.items()}}
     if not force and osp.isfile(record_path):
         with open(record_path) as f:
             record = json.load(f)
@@ -151,7 +143,7 @@ def evaluate_method(method, faces, out_dir, options, scale=8, device='cpu', forc
             print(f'{method.name}: reusing {record_path} (use --force to recompute)')
             return record
     outputs = super_resolve_all(method, faces, scale, options.get('batch_size', 8), device)
-    results, notes = score(faces, outputs, options, device)
+    results, notes = score(faces, outputs, options, device, missing)
     results.update(cost(method, scale, options, device))
     sr_dir = osp.join(out_dir, 'sr', method.name)
     os.makedirs(sr_dir, exist_ok=True)
