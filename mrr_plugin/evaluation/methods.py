@@ -9,6 +9,7 @@ import yaml
 from basicsr.archs import build_network
 
 from mrr_plugin.archs.arch_util import pil_bicubic_resize
+from mrr_plugin.archs.reference_checkpoint import unwrap_state_dict
 
 BICUBIC = 'bicubic'
 
@@ -47,12 +48,11 @@ def _require_checkpoint(name, checkpoint):
 
 def _load_weights(network, checkpoint, param_key='params', strict=True):
     state = torch.load(checkpoint, map_location='cpu', weights_only=True)
-    if isinstance(state, dict) and param_key in state:
-        state = state[param_key]
-    elif isinstance(state, dict) and 'params' in state:
-        state = state['params']
-    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
-    network.load_state_dict(state, strict=strict)
+    for key in (param_key, 'params'):  # BasicSR checkpoints; anything else is taken as a plain state dict
+        if isinstance(state, dict) and key in state:
+            state = state[key]
+            break
+    network.load_state_dict(unwrap_state_dict(state), strict=strict)
     return network
 
 
