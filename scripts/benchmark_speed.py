@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from basicsr.archs import build_network
 
-from mrr_plugin.evaluation.profiling import count_parameters, gmacs_per_image, median_seconds
+from mrr_plugin.evaluation.profiling import count_parameters, gmacs_per_image, median_seconds, peak_memory_mb
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic, psnr_ssim_dic_batch
 
 ARCHS = {
@@ -39,28 +39,11 @@ OPTIONS = {
     'fp32 eager': ('plain', 0.0),
     'channels_last': ('torch.channels_last memory format', 1e-4),
     'compile': ('torch.compile, inductor', 1e-3),
+    'compile (freezing)': ('torch.compile; inference: inductor weight freezing + max-autotune', 1e-3),
     'bf16 autocast': ('torch.autocast bfloat16', 5e-2),
     'bf16 + channels_last': ('both', 5e-2),
 }
 DEV_FACES = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), os.pardir, 'shared', 'data', 'celeba_dic_dev')
-
-
-def peak_memory_mb(function, device):
-    """Peak memory of one call: CUDA allocator peak, or the growth of this process's peak RSS (VmHWM) on CPU."""
-    if device.type == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
-        function()
-        return torch.cuda.max_memory_allocated() / 2**20
-    with open('/proc/self/clear_refs', 'w') as f:  # resets VmHWM to the current RSS (Linux)
-        f.write('5')
-    before = _rss_kb('VmRSS')
-    function()
-    return (_rss_kb('VmHWM') - before) / 1024
-
-
-def _rss_kb(field):
-    with open('/proc/self/status') as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field))
 
 
 def prepare(network_opt, option, checkpoint, device):
@@ -74,8 +57,16 @@ def prepare(network_opt, option, checkpoint, device):
             return torch.autocast(device.type, dtype=torch.bfloat16)
     else:
         autocast = contextlib.nullcontext
-    forward = torch.compile(network) if option == 'compile' else network
+    forward = torch.compile(network) if option.startswith('compile') else network
     return network, forward, autocast
+
+
+def compile_context(option, training):
+    """Inductor settings in force while a compiled forward is first called (that is when it compiles)."""
+    if option == 'compile (freezing)' and not training:
+        import torch._inductor.config as inductor_config
+        return inductor_config.patch(freezing=True, max_autotune=True)
+    return contextlib.nullcontext()
 
 
 def measure(network_opt, option, args, device, reference_lr):
@@ -89,7 +80,7 @@ def measure(network_opt, option, args, device, reference_lr):
     network.eval()
 
     def infer(x):
-        with torch.no_grad(), autocast():
+        with torch.no_grad(), autocast(), compile_context(option, training=False):
             return forward(x)
 
     latency = median_seconds(lambda: infer(one), args.runs, args.warmup)
@@ -98,6 +89,8 @@ def measure(network_opt, option, args, device, reference_lr):
         output = infer(reference_lr.contiguous(memory_format=memory_format)).float()
 
     network.train()
+    if option == 'compile (freezing)':  # frozen graphs hold the weights as constants: train with a fresh compile
+        forward = torch.compile(network)
     optimizer = torch.optim.Adam(network.parameters(), lr=1e-4)
 
     def train_step():
@@ -111,6 +104,56 @@ def measure(network_opt, option, args, device, reference_lr):
     memory = peak_memory_mb(train_step, device)
     return {'latency_ms': latency * 1000, 'infer_ips': throughput, 'train_ips': train_throughput,
             'peak_mb': memory, 'output': output.cpu()}
+
+
+# --authors-code ARCH=DIR: the authors' generator class inside their checkout (module, class)
+AUTHORS_CLASSES = {'MRRNet': ('models.MRRNet', 'MRRNet'), 'SPARNet': ('models.sparnet', 'SPARNet')}
+
+
+def authors_network(name, folder):
+    """The authors' generator from their own checkout (github.com/SYLan2019/MRRNet, chaofengc/Face-SPARNet)."""
+    import importlib
+    module_name, class_name = AUTHORS_CLASSES[name]
+    for loaded in [m for m in sys.modules if m == 'models' or m.startswith(('models.', 'utils'))]:
+        del sys.modules[loaded]  # both checkouts call their package 'models'
+    sys.path.insert(0, osp.abspath(folder))
+    try:
+        return getattr(importlib.import_module(module_name), class_name)()
+    finally:
+        sys.path.pop(0)
+
+
+def measure_authors(name, folder, args, device, reference_lr):
+    """The authors' code, fp32 eager, on the same weights and the same work as ``measure``: their network takes
+    the LR face bicubic-upsampled to 128x128 in [-1, 1] (their data pipeline upsamples, outside the timing)."""
+    torch.manual_seed(0)
+    ours = build_network({**ARCHS[name], 'range_norm': True}).to(device).eval()
+    theirs = authors_network(name, folder).to(device)
+    theirs.load_state_dict(ours.state_dict(), strict=True)
+    theirs.eval()
+
+    def prepare_input(lr):
+        with torch.no_grad():
+            return ours.upsample(lr) * 2 - 1
+
+    one, batch = prepare_input(torch.rand(1, 3, 16, 16, device=device)), prepare_input(
+        torch.rand(8, 3, 16, 16, device=device))
+    with torch.no_grad():
+        latency = median_seconds(lambda: theirs(one), args.runs, args.warmup)
+        throughput = 8 / median_seconds(lambda: theirs(batch), args.runs, args.warmup)
+        same = ((theirs(prepare_input(reference_lr)) + 1) / 2 - ours(reference_lr)).abs().max().item()
+    theirs.train()
+    optimizer = torch.optim.Adam(theirs.parameters(), lr=1e-4)
+    target = torch.rand(8, 3, 128, 128, device=device) * 2 - 1
+
+    def train_step():
+        optimizer.zero_grad(set_to_none=True)
+        torch.nn.functional.l1_loss(theirs(batch), target).backward()
+        optimizer.step()
+
+    train_throughput = 8 / median_seconds(train_step, args.runs, args.warmup)
+    return {'latency_ms': latency * 1000, 'infer_ips': throughput, 'train_ips': train_throughput,
+            'same_function': same}
 
 
 def real_faces(limit=40):
@@ -139,15 +182,23 @@ def benchmark_archs(args, device):
         gmacs = gmacs_per_image(probe, device=device)
         print(f'\n## {name}: {count_parameters(probe) / 1e6:.2f} M params, {gmacs:.2f} GMACs per 16x16 face, '
               f'{device} ({torch.get_num_threads()} threads)\n')
+        authors = None
+        if name in args.authors_code:
+            authors = measure_authors(name, args.authors_code[name], args, device, reference_lr)
+            print(f"authors' code ({args.authors_code[name]}), fp32 eager, same weights: latency "
+                  f"{authors['latency_ms']:.1f} ms, infer {authors['infer_ips']:.2f} img/s, train "
+                  f"{authors['train_ips']:.2f} img/s; max |ours - theirs| on real faces "
+                  f"{authors['same_function']:.1e}\n")
         print('| option | latency b1 (ms) | infer b8 (img/s) | train b8 (img/s) | GFLOP/s (train) | peak MB (train) '
-              '| infer x | train x | max rel. diff | tolerance | PSNR change (dB) |')
-        print('|' + '---|' * 11)
+              '| infer x | train x | max rel. diff | tolerance | PSNR change (dB) | infer x authors '
+              '| train x authors |')
+        print('|' + '---|' * 13)
         plain = None
         for option in args.options:
             try:
                 result = measure(network_opt, option, args, device, reference_lr)
             except Exception as error:  # an option this torch build or device cannot run
-                print(f'| {option} | failed: {type(error).__name__}: {str(error)[:80]} |' + ' |' * 9)
+                print(f'| {option} | failed: {type(error).__name__}: {str(error)[:80]} |' + ' |' * 11)
                 continue
             plain = plain or result
             difference = ((result['output'] - plain['output']).abs().max() / plain['output'].abs().max()).item()
@@ -157,10 +208,14 @@ def benchmark_archs(args, device):
             if faces is not None and option != 'fp32 eager':
                 psnr_change = f'{mean_psnr(result["output"], faces[1]) - mean_psnr(plain["output"], faces[1]):+.4f}'
             gflops = result['train_ips'] * gmacs * 2 * 3  # forward + ~2x for backward
+            versus = ' | '
+            if authors:
+                versus = (f'{result["infer_ips"] / authors["infer_ips"]:.2f} | '
+                          f'{result["train_ips"] / authors["train_ips"]:.2f}')
             print(f'| {option} | {result["latency_ms"]:.1f} | {result["infer_ips"]:.1f} | {result["train_ips"]:.2f} | '
                   f'{gflops:.1f} | {result["peak_mb"]:.0f} | {result["infer_ips"] / plain["infer_ips"]:.2f} | '
                   f'{result["train_ips"] / plain["train_ips"]:.2f} | {difference:.1e} | {verdict} <= {tolerance:.0e} '
-                  f'| {psnr_change} |')
+                  f'| {psnr_change} | {versus} |')
 
 
 def benchmark_data(args, device):
@@ -231,11 +286,21 @@ def main(argv=None):
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--checkpoint', help='MRRNet weights (params) for the PSNR-change column')
+    parser.add_argument('--authors-code', nargs='*', default=[], metavar='ARCH=DIR',
+                        help="the authors' checkout for a side-by-side row, e.g. MRRNet=../MRRNet "
+                             "SPARNet=../Face-SPARNet (their fp32 eager code, our weights)")
     parser.add_argument('--data', action='store_true', help='measure the data path instead')
     parser.add_argument('--metrics', action='store_true', help='measure the evaluation metrics instead')
     parser.add_argument('--workers', type=int, default=2, help='dataloader workers for --data')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     args = parser.parse_args(argv)
+    try:
+        args.authors_code = dict(item.split('=', 1) for item in args.authors_code)
+    except ValueError:
+        parser.error('--authors-code takes ARCH=DIR pairs')
+    unknown = sorted(set(args.authors_code) - set(AUTHORS_CLASSES))
+    if unknown:
+        parser.error(f'--authors-code: no authors\' class known for {unknown}; known: {sorted(AUTHORS_CLASSES)}')
     device = torch.device(args.device)
     if args.data:
         benchmark_data(args, device)

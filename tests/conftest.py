@@ -30,6 +30,12 @@ def dev_faces():
 
 
 @pytest.fixture(scope='session')
+def wider_faces():
+    """Folder of the 2,000 real low-quality WIDER FACE faces (no ground truth)."""
+    return require(osp.join(SHARED, 'data', 'wider_lr_real'), 'real WIDER low-quality faces')
+
+
+@pytest.fixture(scope='session')
 def dev_lmdbs(dev_faces, tmp_path_factory):
     """Train HR LMDB (24 real faces) and paired val LMDBs (4 other real faces)."""
     hr, lr, names = dev_faces
@@ -149,6 +155,39 @@ def tiny_training_options(path, lmdbs, name, total_iter, model_type='FaceSRModel
                 'metrics': {'psnr_dic': {'type': 'calculate_psnr_dic', 'crop_border': 8}}},
         'logger': {'print_freq': 1, 'save_checkpoint_freq': 2, 'use_tb_logger': True},
         **(top_extra or {}),
+    }
+    with open(path, 'w') as f:
+        yaml.safe_dump(opt, f, sort_keys=False)
+    return str(path)
+
+
+def degradation_gan_options(path, lmdbs, real_lr_folder, name, total_iter, stages='joint', pretrain_h2l=None):
+    """A few-iteration CPU DegradationGAN option file: dev HR faces vs. real LR faces, a small MRRNet as L2H."""
+    import yaml
+    unpaired = {'type': 'UnpairedFaceDataset', 'dataroot_hr': lmdbs['train_hr'], 'io_backend_hr': {'type': 'lmdb'},
+                'dataroot_real_lr': real_lr_folder, 'io_backend_real_lr': {'type': 'disk'}, 'hr_size': 128,
+                'lr_size': 16}
+    adam = {'type': 'Adam', 'lr': 1e-4, 'betas': [0.0, 0.9]}
+    opt = {
+        'name': name, 'model_type': 'DegradationGANModel', 'scale': 8, 'num_gpu': 0, 'manual_seed': 0,
+        'datasets': {
+            'train': {'name': 'unpaired', **unpaired, 'num_worker_per_gpu': 1, 'batch_size_per_gpu': 2},
+            'val': {'name': 'cycle', **unpaired, 'dataroot_hr': lmdbs['val_hr']},
+        },
+        'network_h2l': {'type': 'HighToLowGenerator', 'hr_size': 128, 'scale': 8, 'num_feat': 8, 'num_units': 1},
+        'network_l2h': {'type': 'MRRNet', 'min_ch': 8, 'max_ch': 16, 'res_depth': 1},
+        'network_d_lr': {'type': 'LRPatchDiscriminator', 'num_feat': 8},
+        'network_d_hr': {'type': 'MRRPatchDiscriminator', 'num_feat': 8},
+        'path': {'pretrain_network_h2l': pretrain_h2l, 'resume_state': None},
+        'train': {'stages': stages, 'optim_h2l': adam, 'optim_d_lr': adam, 'optim_l2h': adam, 'optim_d_hr': adam,
+                  'scheduler': {'type': 'MultiStepLR', 'milestones': [100], 'gamma': 0.5}, 'total_iter': total_iter,
+                  'h2l_pixel_opt': {'type': 'MSELoss', 'loss_weight': 1.0},
+                  'h2l_gan_opt': {'type': 'GANLoss', 'gan_type': 'hinge', 'loss_weight': 0.05},
+                  'l2h_pixel_opt': {'type': 'MSELoss', 'loss_weight': 1.0},
+                  'l2h_gan_opt': {'type': 'GANLoss', 'gan_type': 'hinge', 'loss_weight': 0.05}},
+        'val': {'val_freq': 2, 'save_img': False, 'tb_samples': 2,
+                'metrics': {'psnr_dic': {'type': 'calculate_psnr_dic', 'crop_border': 8}}},
+        'logger': {'print_freq': 1, 'save_checkpoint_freq': 2, 'use_tb_logger': True},
     }
     with open(path, 'w') as f:
         yaml.safe_dump(opt, f, sort_keys=False)

@@ -24,8 +24,8 @@ def test_option_file_is_consistent(path):
     assert MODEL_REGISTRY.get(opt['model_type'])
     for dataset in opt['datasets'].values():
         assert DATASET_REGISTRY.get(dataset['type'])
-    for key in ('network_g', 'network_d'):
-        if key in opt:
+    for key in opt:
+        if key.startswith('network_'):
             build_network(opt[key])
     for name, loss in opt.get('train', {}).items():
         if name.endswith('_opt'):

@@ -5,9 +5,10 @@ import sys
 
 import pytest
 import torch
+import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.conftest import gan_training_extras, python_env, tiny_training_options
+from tests.conftest import degradation_gan_options, gan_training_extras, python_env, tiny_training_options
 
 pytestmark = pytest.mark.slow
 
@@ -86,3 +87,71 @@ def test_gan_and_sparnet_recipes_save_and_resume(model, dev_lmdbs, random_vgg19_
     if model == 'MRRGAN':
         assert 'l_g_gan' in log and 'l_d' in log
         assert sorted(os.listdir(experiment / 'models'))[:2] == ['net_d_2.pth', 'net_d_latest.pth']
+
+
+def test_sparnethd_reduced_width_trains_saves_and_resumes(dev_lmdbs, random_vgg19_weights, tmp_path):
+    """SPARNetHD's recipe at 128x128 and reduced width: degraded-LR dataset, 3-scale D, FM, checkpointed body."""
+    degradation = {'type': 'FaceDegradationDataset', 'gt_size': 128, 'down_size': [16, 64]}
+    layer_weights = {k: 1.0 for k in ('relu1_2', 'relu2_2', 'relu3_4', 'relu4_4', 'conv5_4')}
+    kwargs = dict(
+        model_type='SPARNetHDModel', dataset_type='FaceDegradationDataset',
+        network_g={'type': 'SPARNet', 'upscale': 1, 'in_size': 128, 'min_ch': 8, 'max_ch': 16, 'min_feat_size': 32,
+                   'res_depth': 1, 'mid_channels': 8, 'norm_type': 'in', 'spectral_norm': True,
+                   'checkpoint_blocks': 'all'},
+        train_extra={'ema_decay': 0.999, 'optim_d': {'type': 'Adam', 'lr': 4e-4, 'betas': [0.5, 0.99]},
+                     'perceptual_opt': {'type': 'FacePerceptualLoss', 'vgg_weights_path': random_vgg19_weights,
+                                        'layer_weights': layer_weights, 'resize_to': None},
+                     'gan_opt': {'type': 'GANLoss', 'gan_type': 'hinge', 'loss_weight': 1.0},
+                     'fm_opt': {'type': 'FeatureMatchingLoss', 'loss_weight': 10.0}},
+        top_extra={'scale': 1, 'network_d': {'type': 'MultiScalePatchDiscriminator', 'num_feat': 8, 'max_feat': 16}})
+    root = tmp_path / 'project'
+    root.mkdir()
+    name = 'SPARNetHD_pipeline_test'
+
+    def options(total_iter):
+        path = write_options(tmp_path, dev_lmdbs, total_iter, name=name, **kwargs)
+        with open(path) as f:
+            opt = yaml.safe_load(f)
+        opt['datasets']['train'].update(degradation)
+        opt['datasets']['val'] = {'name': 'dev_val', 'dataroot_gt': dev_lmdbs['val_hr'], 'io_backend': {'type': 'lmdb'},
+                                  **degradation}
+        with open(path, 'w') as f:
+            yaml.safe_dump(opt, f)
+        return path
+
+    log = run_train(root, options(2), cwd=tmp_path)
+    assert 'l_g_fm' in log and 'Validation dev_val' in log
+    experiment = root / 'experiments' / name
+    expected_models = ['net_d_2.pth', 'net_d_latest.pth', 'net_g_2.pth', 'net_g_latest.pth']
+    assert sorted(os.listdir(experiment / 'models')) == expected_models
+    saved = torch.load(experiment / 'models' / 'net_g_2.pth', weights_only=True)
+    assert 'encoder.1.conv1.conv2d.weight_orig' in saved['params_ema']
+    log = run_train(root, options(3), '--auto_resume', cwd=tmp_path)
+    assert 'Resuming training from epoch: 0, iter: 2.' in log and 'iter:       3' in log
+
+
+def test_degradation_gan_trains_both_stages_saves_and_resumes(dev_lmdbs, wider_faces, tmp_path):
+    """Bulat et al.'s H2L + L2H on real WIDER faces and real CelebA HR faces, joint, then L2H alone on a saved H2L."""
+    root = tmp_path / 'project'
+    root.mkdir()
+    name = 'DegradationGAN_pipeline_test'
+    log = run_train(root, degradation_gan_options(tmp_path / 'dg.yml', dev_lmdbs, wider_faces, name, 2), cwd=tmp_path)
+    for term in ('l_h2l_pix', 'l_h2l_gan', 'l_d_lr', 'l_l2h_pix', 'l_l2h_gan', 'l_d_hr', 'Validation cycle'):
+        assert term in log
+    models = root / 'experiments' / name / 'models'
+    assert sorted(os.listdir(models)) == sorted(f'net_{n}_{i}.pth' for n in ('h2l', 'l2h', 'd_lr', 'd_hr')
+                                                for i in ('2', 'latest'))
+    log = run_train(root, degradation_gan_options(tmp_path / 'dg.yml', dev_lmdbs, wider_faces, name, 3),
+                    '--auto_resume', cwd=tmp_path)
+    assert 'Resuming training from epoch: 0, iter: 2.' in log and 'iter:       3' in log
+    state = torch.load(root / 'experiments' / name / 'training_states' / '2.state', weights_only=False)
+    assert len(state['optimizers']) == 4
+
+    # stage by stage: L2H alone on the trained H2L (frozen, so its weights do not move)
+    h2l = str(models / 'net_h2l_2.pth')
+    log = run_train(root, degradation_gan_options(tmp_path / 'l2h.yml', dev_lmdbs, wider_faces, 'L2H_stage', 2,
+                                                  stages='l2h', pretrain_h2l=h2l), cwd=tmp_path)
+    assert 'l_l2h_pix' in log and 'l_h2l_pix' not in log
+    saved = torch.load(root / 'experiments' / 'L2H_stage' / 'models' / 'net_h2l_2.pth', weights_only=True)
+    for key, value in torch.load(h2l, weights_only=True)['params'].items():
+        torch.testing.assert_close(saved['params'][key], value)

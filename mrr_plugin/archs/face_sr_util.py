@@ -4,11 +4,15 @@ Module and parameter names follow the authors' released code (``encoder.1.conv1.
 their checkpoints load into our classes with ``strict=True``. A network built on the skeleton only supplies the
 attention branch of each block (``attention_factory``).
 """
+import contextlib
 import math
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.utils import spectral_norm as add_spectral_norm
+from torch.nn.utils.spectral_norm import SpectralNorm
+from torch.utils.checkpoint import checkpoint
 
 from mrr_plugin.archs.arch_util import pil_bicubic_matrix, pil_bicubic_resize, resize_with_matrices
 
@@ -55,7 +59,8 @@ class ConvLayer(nn.Module):
         if self.scale == 'up':
             x = F.interpolate(x, scale_factor=2, mode='nearest')
         x = self.norm(self.conv2d(self.reflection_pad(x)))
-        return F.leaky_relu(x, LEAKY_SLOPE) if self.activate else x
+        # in place: conv and norm outputs are fresh tensors whose backward does not need them (as the authors)
+        return F.leaky_relu(x, LEAKY_SLOPE, inplace=True) if self.activate else x
 
 
 class PreActResidualBlock(nn.Module):
@@ -71,7 +76,9 @@ class PreActResidualBlock(nn.Module):
             self.shortcut_func = nn.Identity()
         else:
             self.shortcut_func = ConvLayer(in_channels, out_channels, 3, scale)
-        self.preact_func = nn.Sequential(NormLayer(in_channels, norm_type), nn.LeakyReLU(LEAKY_SLOPE))
+        # in place after a norm (a fresh tensor); without one the input itself would be overwritten
+        self.preact_func = nn.Sequential(NormLayer(in_channels, norm_type),
+                                         nn.LeakyReLU(LEAKY_SLOPE, inplace=norm_type != 'none'))
         first_scale, second_scale = {'none': ('none', 'none'), 'down': ('none', 'down'), 'up': ('up', 'none')}[scale]
         self.conv1 = ConvLayer(in_channels, out_channels, 3, first_scale, norm_type, activate=True)
         self.conv2 = ConvLayer(out_channels, out_channels, 3, second_scale, norm_type)
@@ -103,6 +110,11 @@ class FaceSRSkeleton(nn.Module):
         norm_type (str): 'in' (MRRNet), 'bn' (SPARNet) or 'none'.
         range_norm (bool): Run the body on [-1, 1] (authors' convention) while inputs/outputs stay in [0, 1].
         bottleneck_size (int): Smallest hourglass feature size; sets the per-block hourglass depth.
+        spectral_norm (bool): Spectral norm on every conv (SPARNetHD, TIP 2020 section III-C); parameter names
+            become ``*.conv2d.weight_orig`` as in the authors' code.
+        checkpoint_blocks (str): Gradient checkpointing while training: 'none' (default), 'body' (the body
+            blocks) or 'all' (every residual block): their activations are recomputed in the backward pass (less
+            memory, same gradients, more time; scripts/benchmark_memory.py measures it).
     """
 
     def __init__(self,
@@ -115,10 +127,15 @@ class FaceSRSkeleton(nn.Module):
                  res_depth=10,
                  norm_type='in',
                  range_norm=False,
-                 bottleneck_size=4):
+                 bottleneck_size=4,
+                 spectral_norm=False,
+                 checkpoint_blocks='none'):
         super().__init__()
         self.upscale = upscale
         self.range_norm = range_norm
+        if checkpoint_blocks not in ('none', 'body', 'all'):
+            raise ValueError(f"checkpoint_blocks must be 'none', 'body' or 'all', got {checkpoint_blocks!r}.")
+        self.checkpoint_blocks = checkpoint_blocks
         if upscale > 1:  # PIL's weights for the expected LR size, fixed (non-persistent: not in the state dict)
             weights = torch.tensor(pil_bicubic_matrix(in_size // upscale, in_size), dtype=torch.float32)
             self.register_buffer('upsample_weights', weights, persistent=False)
@@ -150,6 +167,8 @@ class FaceSRSkeleton(nn.Module):
         self.decoder = nn.Sequential(*decoder)
         self.out_conv = ConvLayer(clip(n_ch), 3, 3)
         self.apply(init_weights)
+        if spectral_norm:
+            apply_spectral_norm(self)
 
     @staticmethod
     def _block(in_channels, out_channels, scale, norm_type, attention_factory, hg_depth):
@@ -170,8 +189,22 @@ class FaceSRSkeleton(nn.Module):
             x = self.upsample(x)
         if self.range_norm:
             x = x * 2 - 1
-        out = self.out_conv(self.decoder(self.res_layers(self.encoder(x))))
+        everything = self.checkpoint_blocks == 'all'
+        x = self.encoder[0](x)
+        for stage, checkpointed in ((self.encoder[1:], everything), (self.res_layers, self.checkpoint_blocks != 'none'),
+                                    (self.decoder, everything)):
+            x = self._run_blocks(stage, x, checkpointed)
+        out = self.out_conv(x)
         return (out + 1) / 2 if self.range_norm else out
+
+    @staticmethod
+    def _run_blocks(blocks, x, checkpointed):
+        """Run residual blocks, each under gradient checkpointing when asked and gradients are being recorded."""
+        if not (checkpointed and torch.is_grad_enabled()):
+            return blocks(x)
+        for block in blocks:
+            x = checkpoint(_RecomputeOnce(block), x, use_reentrant=False)
+        return x
 
     def attention_maps(self):
         """``{block name: last spatial attention map (N, 1 or C, H, W)}`` of the most recent forward."""
@@ -190,3 +223,72 @@ def init_weights(module, std=0.02):
     elif isinstance(module, nn.BatchNorm2d):
         nn.init.normal_(module.weight, 1.0, std)
         nn.init.zeros_(module.bias)
+
+
+class _RecomputeOnce:
+    """Runs ``block``; its second call (checkpointing's recomputation in backward) repeats the forward exactly.
+
+    A plain recomputation would advance spectral norm's power iteration and BatchNorm's running statistics a second
+    time, giving a different weight than the forward used and twice-updated statistics.
+    """
+
+    def __init__(self, block):
+        self.block = block
+        self.calls = 0
+
+    def __call__(self, x):
+        self.calls += 1
+        if self.calls == 1:
+            return self.block(x)
+        with _without_state_updates(self.block):
+            return self.block(x)
+
+
+@contextlib.contextmanager
+def _without_state_updates(module):
+    """Spectral-norm convs reuse their current u/v; BatchNorm layers keep their running statistics."""
+    saved, counters = [], []
+    for submodule in module.modules():
+        if any(isinstance(hook, SpectralNorm) for hook in submodule._forward_pre_hooks.values()):
+            saved.append((submodule, 'training', submodule.training))
+            submodule.training = False
+        if isinstance(submodule, nn.modules.batchnorm._BatchNorm) and submodule.momentum is not None:
+            saved.append((submodule, 'momentum', submodule.momentum))
+            submodule.momentum = 0.0  # running = 1 * running + 0 * batch
+            if submodule.num_batches_tracked is not None:
+                counters.append((submodule.num_batches_tracked, submodule.num_batches_tracked.clone()))
+    try:
+        yield
+    finally:
+        for submodule, attribute, value in saved:
+            setattr(submodule, attribute, value)
+        for counter, value in counters:
+            counter.copy_(value)
+
+
+def apply_spectral_norm(module):
+    """Spectral norm (Miyato et al. 2018) on every conv of ``module``, with settled power-iteration vectors."""
+    for submodule in module.modules():
+        if isinstance(submodule, nn.Conv2d):
+            add_spectral_norm(submodule)
+    settle_spectral_norm(module)
+    return module
+
+
+def settle_spectral_norm(module, iterations=30):
+    """Run power iterations on every spectral-norm weight of ``module`` so its stored u/v are meaningful.
+
+    ``torch.nn.utils.spectral_norm`` starts from random u/v and refines them one step per *train-mode* forward; a
+    net evaluated before any such forward divides by a wrong sigma and outputs garbage. u/v are buffers
+    (``weight_u``/``weight_v``), so the settled state is saved and loaded with the checkpoint.
+    """
+    with torch.no_grad():
+        for submodule in module.modules():
+            for hook in submodule._forward_pre_hooks.values():
+                if isinstance(hook, SpectralNorm):
+                    weight = hook.reshape_weight_to_matrix(getattr(submodule, f'{hook.name}_orig'))
+                    u, v = getattr(submodule, f'{hook.name}_u'), getattr(submodule, f'{hook.name}_v')
+                    for _ in range(iterations):
+                        v.copy_(nn.functional.normalize(weight.t() @ u, dim=0, eps=hook.eps))
+                        u.copy_(nn.functional.normalize(weight @ v, dim=0, eps=hook.eps))
+                    setattr(submodule, hook.name, hook.compute_weight(submodule, do_power_iteration=False))

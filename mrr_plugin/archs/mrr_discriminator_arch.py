@@ -1,30 +1,9 @@
 """MRRGAN's patch discriminator (ICANN 2022, section on MRRGAN), as in the authors' released code."""
-import torch
 from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn
 from torch.nn.utils import spectral_norm
-from torch.nn.utils.spectral_norm import SpectralNorm
 
-from mrr_plugin.archs.face_sr_util import LEAKY_SLOPE, init_weights
-
-
-def settle_spectral_norm(module, iterations=30):
-    """Run power iterations on every spectral-norm weight of ``module`` so its stored u/v are meaningful.
-
-    ``torch.nn.utils.spectral_norm`` starts from random u/v and refines them one step per *train-mode* forward; a
-    net evaluated before any such forward divides by a wrong sigma and outputs garbage. u/v are buffers
-    (``weight_u``/``weight_v``), so the settled state is saved and loaded with the checkpoint.
-    """
-    with torch.no_grad():
-        for submodule in module.modules():
-            for hook in submodule._forward_pre_hooks.values():
-                if isinstance(hook, SpectralNorm):
-                    weight = hook.reshape_weight_to_matrix(getattr(submodule, f'{hook.name}_orig'))
-                    u, v = getattr(submodule, f'{hook.name}_u'), getattr(submodule, f'{hook.name}_v')
-                    for _ in range(iterations):
-                        v.copy_(nn.functional.normalize(weight.t() @ u, dim=0, eps=hook.eps))
-                        u.copy_(nn.functional.normalize(weight @ v, dim=0, eps=hook.eps))
-                    setattr(submodule, hook.name, hook.compute_weight(submodule, do_power_iteration=False))
+from mrr_plugin.archs.face_sr_util import LEAKY_SLOPE, init_weights, settle_spectral_norm
 
 
 @ARCH_REGISTRY.register()

@@ -36,7 +36,7 @@ class MultiReceptiveFieldFeatures(nn.Module):
 
     def forward(self, x):
         fused = torch.cat([getattr(self, f'feature_extract_{k}')(x) for k in self.kernel_sizes], dim=1)
-        return self.in_norm(F.relu(fused))
+        return self.in_norm(F.relu(fused, inplace=True))  # torch.cat's output is fresh
 
 
 class MRRSpatialAttention(nn.Module):

@@ -2,7 +2,8 @@
 
 The MRRNet skeleton with SPARNet's Face Attention Units: the attention branch is a small hourglass. Same function
 and parameter names as the authors' released generator (10,518,867 parameters by default; SPARNet-Light,
-``res_depth: 1, attention: spar3d``, 5,242,211).
+``res_depth: 1, attention: spar3d``, 5,242,211). SPARNetHD (section III-C) is this class with ``upscale: 1,
+in_size: 512, max_ch: 512, min_feat_size: 32, norm_type: in, spectral_norm: true`` (85,793,412 parameters).
 """
 from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn

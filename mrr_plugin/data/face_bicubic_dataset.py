@@ -11,6 +11,41 @@ from torchvision.transforms import RandomResizedCrop
 from torchvision.transforms.functional import normalize
 
 from mrr_plugin.data.face_image_io import bicubic, decode_rgb, to_tensor
+from mrr_plugin.data.face_lmdb import IMAGE_EXTENSIONS
+
+
+class FaceImageReader:
+    """The face images of an LMDB (``io_backend: {type: lmdb}``, built by scripts/create_face_lmdb.py) or of a
+    folder (``{type: disk}``; image files only, so a README beside the faces is ignored): sorted ``paths`` and
+    ``read(index)`` -> RGB ``PIL.Image``. The file client opens lazily, in the dataloader worker that first reads."""
+
+    def __init__(self, root, io_backend, client_key, option_name):
+        self.io_backend_opt = dict(io_backend)
+        self.client_key = client_key
+        self.file_client = None
+        if self.io_backend_opt['type'] == 'lmdb':
+            self.io_backend_opt['db_paths'] = [root]
+            self.io_backend_opt['client_keys'] = [client_key]
+            if not osp.isfile(osp.join(root, 'meta_info.txt')):
+                raise FileNotFoundError(f'{option_name} {root} has no meta_info.txt; is it an LMDB built by '
+                                        'scripts/create_face_lmdb.py?')
+            self.paths = paths_from_lmdb(root)
+        else:
+            if not osp.isdir(root):
+                raise FileNotFoundError(f'{option_name} {root} is not a folder.')
+            self.paths = sorted(p for p in paths_from_folder(root) if p.lower().endswith(IMAGE_EXTENSIONS))
+        if not self.paths:
+            raise ValueError(f'No faces found in {option_name} {root}.')
+
+    def __len__(self):
+        return len(self.paths)
+
+    def read(self, index):
+        if self.file_client is None:
+            options = dict(self.io_backend_opt)
+            self.file_client = FileClient(options.pop('type'), **options)
+        path = self.paths[index]
+        return decode_rgb(self.file_client.get(path, self.client_key), path)
 
 
 @DATASET_REGISTRY.register()
@@ -40,7 +75,6 @@ class FaceBicubicDataset(data.Dataset):
         super().__init__()
         self.opt = opt
         self.io_backend_opt = dict(opt['io_backend'])
-        self.file_client = None
         self.gt_folder = opt['dataroot_gt']
         self.gt_size = opt.get('gt_size', 128)
         self.scale = opt.get('scale', 8)
@@ -52,19 +86,8 @@ class FaceBicubicDataset(data.Dataset):
         self.use_rescale = is_train and opt.get('use_rescale', True)
         self.rescale_range = tuple(opt.get('rescale_range', (0.7, 1.0)))
 
-        if self.io_backend_opt['type'] == 'lmdb':
-            self.io_backend_opt['db_paths'] = [self.gt_folder]
-            self.io_backend_opt['client_keys'] = ['gt']
-            if not osp.isfile(osp.join(self.gt_folder, 'meta_info.txt')):
-                raise FileNotFoundError(f'{self.gt_folder} has no meta_info.txt; is it an LMDB built by '
-                                        'scripts/create_face_lmdb.py?')
-            self.paths = paths_from_lmdb(self.gt_folder)
-        else:
-            if not osp.isdir(self.gt_folder):
-                raise FileNotFoundError(f'dataroot_gt {self.gt_folder} is not a folder.')
-            self.paths = sorted(paths_from_folder(self.gt_folder))
-        if not self.paths:
-            raise ValueError(f'No HR faces found in {self.gt_folder}.')
+        self.faces = FaceImageReader(self.gt_folder, self.io_backend_opt, 'gt', 'dataroot_gt')
+        self.paths = self.faces.paths
 
     def __len__(self):
         return len(self.paths)
@@ -80,11 +103,8 @@ class FaceBicubicDataset(data.Dataset):
 
     def load_hr(self, index):
         """(key, HR ``PIL.Image`` at ``gt_size`` after augmentation)."""
-        if self.file_client is None:
-            self.file_client = FileClient(self.io_backend_opt.pop('type'), **self.io_backend_opt)
         gt_path = self.paths[index]
-        hr = decode_rgb(self.file_client.get(gt_path, 'gt'), gt_path)
-        return gt_path, self.augment(bicubic(hr, self.gt_size))
+        return gt_path, self.augment(bicubic(self.faces.read(index), self.gt_size))
 
     def make_lq(self, hr):
         """(LR, HR) ``PIL.Image`` pair: PIL bicubic ``gt_size -> gt_size // scale``."""

@@ -77,7 +77,8 @@ class FaceDegradationDataset(FaceBicubicDataset):
     median_kernel ([3, 15]), motion_kernel ([5, 25]); down_size ([32, 128): random size before the noise and
     JPEG; e.g. [8, 16] for 16x16 work), interpolations (all of cv2's nearest/linear/cubic/area/lanczos);
     noise_prob (0.2), noise_sigma ([0, 25.5] = 0.1 * 255); jpeg_prob (0.7), jpeg_quality ([40, 100]);
-    lq_size (network input size; default gt_size as SPARNetHD, 16 for x8 work), back_interpolation ('cubic').
+    lq_size (network input size; default gt_size as SPARNetHD, 16 for x8 work), back_interpolation ('cubic');
+    val_seed (0): outside the train phase every face gets a fixed degradation seeded by ``val_seed + index``.
     """
 
     def __init__(self, opt):
@@ -85,6 +86,20 @@ class FaceDegradationDataset(FaceBicubicDataset):
         opt.setdefault('scale', 1)
         opt.setdefault('use_rescale', False)
         super().__init__(opt)
+        self.fixed_seed = None if opt.get('phase') == 'train' else opt.get('val_seed', 0)
+
+    def __getitem__(self, index):
+        """Training draws fresh degradations; validation gives face ``index`` the same one every time."""
+        if self.fixed_seed is None:
+            return super().__getitem__(index)
+        python_state, numpy_state = random.getstate(), np.random.get_state()
+        random.seed(self.fixed_seed + index)
+        np.random.seed((self.fixed_seed + index) % 2**32)
+        try:
+            return super().__getitem__(index)
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
 
     def make_lq(self, hr):
         lq, hr = degrade(np.asarray(hr), {'lq_size': self.gt_size, **self.opt})

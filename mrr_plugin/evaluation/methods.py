@@ -46,7 +46,8 @@ def _require_checkpoint(name, checkpoint):
         raise FileNotFoundError(f'--method {name}: checkpoint {checkpoint} does not exist.')
 
 
-def _load_weights(network, checkpoint, param_key='params', strict=True):
+def load_weights(network, checkpoint, param_key='params', strict=True):
+    """Load a BasicSR checkpoint (``param_key``, else ``params``) or a plain state dict into ``network``."""
     state = torch.load(checkpoint, map_location='cpu', weights_only=True)
     for key in (param_key, 'params'):  # BasicSR checkpoints; anything else is taken as a plain state dict
         if isinstance(state, dict) and key in state:
@@ -82,8 +83,8 @@ def method_from_spec(spec, device='cpu'):
         except (KeyError, TypeError) as error:
             raise ValueError(f'--method {name}: {target} needs network_g and path.pretrain_network_g.') from error
         _require_checkpoint(name, checkpoint)
-        network = _load_weights(build_network(network_opt), checkpoint, paths.get('param_key_g', 'params'),
-                                paths.get('strict_load_g', True))
+        network = load_weights(build_network(network_opt), checkpoint, paths.get('param_key_g', 'params'),
+                               paths.get('strict_load_g', True))
         description, sources = f'{network_opt["type"]} from {target}', [target, checkpoint]
     else:
         checkpoint, _, arch = target.partition('@')
@@ -95,6 +96,6 @@ def method_from_spec(spec, device='cpu'):
         for pair in filter(None, options.split(',')):
             key, _, value = pair.partition('=')
             network_opt[key] = parse_value(value)
-        network = _load_weights(build_network(network_opt), checkpoint)
+        network = load_weights(build_network(network_opt), checkpoint)
         description, sources = f'{arch} {network_opt} from {checkpoint}', [checkpoint]
     return Method(name, network.eval().to(device), description, sources)

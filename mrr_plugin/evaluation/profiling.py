@@ -39,3 +39,21 @@ def measure_speed(super_resolve, lr_size=16, batch=8, runs=5, device='cpu'):
     latency = median_seconds(lambda: super_resolve(one), runs)
     batch_time = median_seconds(lambda: super_resolve(many), runs)
     return {'latency_ms': latency * 1000, 'throughput': batch / batch_time}
+
+
+def peak_memory_mb(function, device):
+    """Peak memory of one call: CUDA allocator peak, or the growth of this process's peak RSS (VmHWM) on CPU."""
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+        function()
+        return torch.cuda.max_memory_allocated() / 2**20
+    with open('/proc/self/clear_refs', 'w') as f:  # resets VmHWM to the current RSS (Linux)
+        f.write('5')
+    before = _rss_kb('VmRSS')
+    function()
+    return (_rss_kb('VmHWM') - before) / 1024
+
+
+def _rss_kb(field):
+    with open('/proc/self/status') as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field))

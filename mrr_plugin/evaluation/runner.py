@@ -12,9 +12,9 @@ from tqdm import tqdm
 from mrr_plugin.evaluation.profiling import count_parameters, gmacs_per_image, measure_speed
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic, psnr_ssim_dic_batch
 from mrr_plugin.metrics.face_structure_metric import (ALIGNMENT_FILE, RECOGNITION_FILE, cosine_similarity,
-                                                      facexlib_weights, identity_embedding, landmarks_68,
-                                                      mean_landmark_distance)
+                                                      identity_embedding, landmarks_68, mean_landmark_distance)
 from mrr_plugin.metrics.lpips_metric import lpips_backbone_path, lpips_distance
+from mrr_plugin.utils import facexlib_weights
 from mrr_plugin.utils.visual import write_png
 
 COLUMNS = [

@@ -11,20 +11,11 @@ import numpy as np
 import torch
 from basicsr.utils.registry import METRIC_REGISTRY
 
+from mrr_plugin.utils import facexlib_weights
+
 ALIGNMENT_FILE = 'alignment_WFLW_4HG.pth'
 RECOGNITION_FILE = 'recognition_arcface_ir_se50.pth'
-FACEXLIB_RELEASE = 'https://github.com/xinntao/facexlib/releases/download/v0.1.0'
 _MODELS = {}
-
-
-def facexlib_weights(weights_dir, file_name, purpose):
-    """Path of a facexlib weight file in ``weights_dir``; FileNotFoundError with one sentence when missing."""
-    path = osp.join(weights_dir or '', file_name)
-    if not weights_dir or not osp.isfile(path):
-        folder = weights_dir or 'the folder given as --weights-dir'
-        raise FileNotFoundError(f'{purpose} needs facexlib\'s {file_name}: download {FACEXLIB_RELEASE}/{file_name} on '
-                                f'a machine with internet and put it in {folder}; nothing is downloaded at run time.')
-    return path
 
 
 def load_alignment(weights_dir, device='cpu'):

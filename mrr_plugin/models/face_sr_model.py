@@ -16,6 +16,24 @@ class FaceSRMixin:
       initial statistics forever.
     """
 
+    def content_losses(self, loss_dict):
+        """Sum of the configured pixel and perceptual losses of ``self.output`` vs ``self.gt``, logged in
+        ``loss_dict`` as ``l_g_pix`` / ``l_g_percep`` (the non-adversarial part of the GAN recipes)."""
+        total = 0
+        if self.cri_pix:
+            loss_dict['l_g_pix'] = self.cri_pix(self.output, self.gt)
+            total = total + loss_dict['l_g_pix']
+        if self.cri_perceptual:
+            loss_dict['l_g_percep'], _ = self.cri_perceptual(self.output, self.gt)
+            total = total + loss_dict['l_g_percep']
+        return total
+
+    @staticmethod
+    def set_requires_grad(net, flag):
+        """Freeze (False) or unfreeze a discriminator around the generator step."""
+        for p in net.parameters():
+            p.requires_grad = flag
+
     def get_current_log(self):
         log = dict(super().get_current_log())
         log['lr'] = self.optimizers[0].param_groups[0]['lr']

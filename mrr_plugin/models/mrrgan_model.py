@@ -21,19 +21,11 @@ class MRRGANModel(FaceSRMixin, SRGANModel):
     def optimize_parameters(self, current_iter):
         loss_dict = OrderedDict()
 
-        for p in self.net_d.parameters():
-            p.requires_grad = False
+        self.set_requires_grad(self.net_d, False)
         self.optimizer_g.zero_grad()
         self.output = self.net_g(self.lq)
         if current_iter % self.net_d_iters == 0 and current_iter > self.net_d_init_iters:
-            l_g_total = 0
-            if self.cri_pix:
-                loss_dict['l_g_pix'] = self.cri_pix(self.output, self.gt)
-                l_g_total = l_g_total + loss_dict['l_g_pix']
-            if self.cri_perceptual:
-                l_g_percep, _ = self.cri_perceptual(self.output, self.gt)
-                loss_dict['l_g_percep'] = l_g_percep
-                l_g_total = l_g_total + l_g_percep
+            l_g_total = self.content_losses(loss_dict)
             real_pred = self.net_d(self.gt).detach()
             fake_pred = self.net_d(self.output)
             loss_dict['l_g_gan'] = self.cri_gan(real_pred, fake_pred, is_disc=False)
@@ -41,8 +33,7 @@ class MRRGANModel(FaceSRMixin, SRGANModel):
             l_g_total.backward()
             self.optimizer_g.step()
 
-        for p in self.net_d.parameters():
-            p.requires_grad = True
+        self.set_requires_grad(self.net_d, True)
         self.optimizer_d.zero_grad()
         real_pred = self.net_d(self.gt)
         fake_pred = self.net_d(self.output.detach())

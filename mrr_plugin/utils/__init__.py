@@ -39,3 +39,19 @@ def local_weights(file_name, path, needed_by, hint):
         raise FileNotFoundError(f'{needed_by} needs {file_name}: put it at {candidate} ({hint}); nothing is '
                                 'downloaded at run time.')
     return candidate
+
+
+FACEXLIB_RELEASE = 'https://github.com/xinntao/facexlib/releases/download/v0.1.0'
+
+
+def facexlib_weights(weights_dir, file_name, purpose):
+    """Path of a facexlib weight file in ``weights_dir``; FileNotFoundError with one sentence when missing.
+
+    facexlib's own loaders download missing weights from GitHub; callers check here first so they never do.
+    """
+    path = osp.join(weights_dir or '', file_name)
+    if not weights_dir or not osp.isfile(path):
+        folder = weights_dir or 'the folder given as --weights-dir'
+        raise FileNotFoundError(f'{purpose} needs facexlib\'s {file_name}: download {FACEXLIB_RELEASE}/{file_name} on '
+                                f'a machine with internet and put it in {folder}; nothing is downloaded at run time.')
+    return path

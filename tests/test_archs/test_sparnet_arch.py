@@ -46,3 +46,37 @@ def test_state_dict_keys_match_the_authors():
 
 def test_computes_the_authors_function():
     assert_computes_reference(SPARNet(upscale=1), 'sparnet_g')
+
+
+SPARNETHD = dict(upscale=1, in_size=512, min_ch=32, max_ch=512, min_feat_size=32, res_depth=10, norm_type='in',
+                 spectral_norm=True)
+
+
+def test_sparnethd_configuration_has_the_papers_size_and_spectral_norm_everywhere():
+    net = build_network({'type': 'SPARNet', **SPARNETHD})
+    assert count_parameters(net) == 85_793_412
+    widths = [block.conv2.conv2d.weight_orig.shape[0] for block in net.encoder[1:]]
+    assert widths == [204, 408, 512, 512] and len(net.res_layers) == 9
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(hasattr(conv, 'weight_orig') and hasattr(conv, 'weight_u') for conv in convs)
+    assert isinstance(net.encoder[1].conv1.norm.norm, torch.nn.InstanceNorm2d)
+
+
+@pytest.mark.parametrize('norm_type, checkpoint_blocks', [('in', 'body'), ('bn', 'body'), ('bn', 'all')])
+def test_checkpointing_gives_the_same_outputs_gradients_and_state(norm_type, checkpoint_blocks):
+    kwargs = dict(upscale=1, in_size=64, min_ch=8, max_ch=16, min_feat_size=16, res_depth=3, mid_channels=8,
+                  norm_type=norm_type, spectral_norm=True)
+    torch.manual_seed(0)
+    plain, checkpointed = SPARNet(**kwargs), SPARNet(checkpoint_blocks=checkpoint_blocks, **kwargs)
+    checkpointed.load_state_dict(plain.state_dict())
+    x = torch.rand(2, 3, 64, 64)
+    results = []
+    for net in (plain, checkpointed):
+        out = net(x)
+        out.square().mean().backward()
+        results.append((out.detach(), [p.grad for p in net.parameters()], net.state_dict()))
+    torch.testing.assert_close(results[0][0], results[1][0], rtol=0, atol=0)
+    for a, b in zip(results[0][1], results[1][1]):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    for key, value in results[0][2].items():  # u/v advanced once, BatchNorm statistics updated once
+        torch.testing.assert_close(value, results[1][2][key], rtol=0, atol=0)

@@ -77,7 +77,7 @@ def test_clear_errors(tmp_path):
         build_dataset(make_opt(str(tmp_path)))
     with pytest.raises(FileNotFoundError, match='not a folder'):
         build_dataset(make_opt(str(tmp_path / 'missing'), backend='disk'))
-    with pytest.raises(ValueError, match='No HR faces'):
+    with pytest.raises(ValueError, match='No faces found in dataroot_gt'):
         build_dataset(make_opt(str(tmp_path), backend='disk'))
     with pytest.raises(ValueError, match='multiple of scale'):
         build_dataset(make_opt(str(tmp_path), backend='disk', gt_size=100))
