@@ -189,21 +189,21 @@ class FaceSRSkeleton(nn.Module):
             x = self.upsample(x)
         if self.range_norm:
             x = x * 2 - 1
-        everything = self.checkpoint_blocks == 'all'
-        x = self.encoder[0](x)
-        for stage, checkpointed in ((self.encoder[1:], everything), (self.res_layers, self.checkpoint_blocks != 'none'),
-                                    (self.decoder, everything)):
-            x = self._run_blocks(stage, x, checkpointed)
-        out = self.out_conv(x)
+        if self.checkpoint_blocks == 'none' or not torch.is_grad_enabled():
+            out = self.out_conv(self.decoder(self.res_layers(self.encoder(x))))
+        else:
+            out = self.out_conv(self._checkpointed_blocks(x))
         return (out + 1) / 2 if self.range_norm else out
 
-    @staticmethod
-    def _run_blocks(blocks, x, checkpointed):
-        """Run residual blocks, each under gradient checkpointing when asked and gradients are being recorded."""
-        if not (checkpointed and torch.is_grad_enabled()):
-            return blocks(x)
-        for block in blocks:
-            x = checkpoint(_RecomputeOnce(block), x, use_reentrant=False)
+    def _checkpointed_blocks(self, x):
+        """Encoder, body and decoder with the residual blocks chosen by ``checkpoint_blocks`` recomputed in backward."""
+        x = self.encoder[0](x)  # the head conv
+        body = set(map(id, self.res_layers))
+        for block in [*self.encoder[1:], *self.res_layers, *self.decoder]:
+            if self.checkpoint_blocks == 'all' or id(block) in body:
+                x = checkpoint(_RecomputeOnce(block), x, use_reentrant=False)
+            else:
+                x = block(x)
         return x
 
     def attention_maps(self):

@@ -37,7 +37,7 @@ class DegradationGANModel(FaceSRMixin, SRModel):
     network. The L2H network is ``net_g`` for BasicSR's validation and test code.
     """
 
-    def __init__(self, opt):  # noqa: C901 (the networks' set-up, one block each)
+    def __init__(self, opt):
         BaseModel.__init__(self, opt)  # not SRModel's: there is no network_g
         self.train_opt = opt.get('train', {})
         self.stages = self.train_opt.get('stages', 'joint')
