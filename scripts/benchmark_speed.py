@@ -4,12 +4,15 @@
     python scripts/benchmark_speed.py --archs MRRNet --runs 7 --checkpoint experiments/X/models/net_g_latest.pth
     python scripts/benchmark_speed.py --data                  # data path vs training step
     python scripts/benchmark_speed.py --metrics               # batched DIC metrics vs BasicSR's per-image loop
+    python scripts/benchmark_speed.py --archs MRRNet --authors-code MRRNet=../MRRNet   # + the authors' own code
 
 For every arch: forward latency (batch 1), forward throughput (batch 8), training-step throughput (forward +
 backward + Adam, batch 8, 128x128 output), peak memory (CUDA: allocator peak; CPU: process peak RSS growth), GMACs
 and achieved GFLOP/s, each the median of --runs after warm-up. Speed options: channels_last, torch.compile
-(inductor) and bf16 autocast, for inference and training. Each option's outputs are compared with the plain run
-(stated tolerance, PASS/FAIL); for bf16 the PSNR change on real faces is reported when ../shared is present.
+(inductor; and with weight freezing + max-autotune for inference) and bf16 autocast, for inference and training.
+--authors-code adds the authors' fp32 eager network (from their checkout, same weights) and ratios to it. Each
+option's outputs are compared with the plain run (stated tolerance, PASS/FAIL); for bf16 the PSNR change on real
+faces is reported when ../shared is present.
 The machine is noisy: only ratios measured in one run mean anything.
 """
 import argparse
