@@ -1,4 +1,4 @@
-"""Two-process DDP on CPU (gloo) through torchrun and BasicSR's real pipeline, for MRRNet and MRRGAN."""
+"""Two-process DDP on CPU (gloo) through torchrun and BasicSR's real pipeline: MRRNet, MRRGAN, degradation GANs."""
 import glob
 import os
 import subprocess
@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from tests.conftest import PROJECT_ROOT, gan_training_extras, python_env, tiny_training_options
+from tests.conftest import PROJECT_ROOT, degradation_gan_options, gan_training_extras, python_env, tiny_training_options
 
 pytestmark = pytest.mark.slow
 HELPER = os.path.join(PROJECT_ROOT, 'tests', 'helpers', 'ddp_recording_train.py')
@@ -32,12 +32,16 @@ def torchrun(root, record, options, *extra):
     return result.stdout + result.stderr
 
 
-def assert_same_weights(record, iteration):
+def assert_same_weights(record, iteration, skip_batchnorm_statistics=False):
+    """Both ranks hold the same weights. BatchNorm running statistics are rank-local between DDP's buffer
+    broadcasts (each forward starts from rank 0's, which are the ones saved); ``skip_batchnorm_statistics``."""
     rank0 = torch.load(record / f'weights_rank0_iter{iteration}.pth', weights_only=True)
     rank1 = torch.load(record / f'weights_rank1_iter{iteration}.pth', weights_only=True)
     assert rank0.keys() == rank1.keys()
     for net in rank0:
         for key in rank0[net]:
+            if skip_batchnorm_statistics and key.endswith(('running_mean', 'running_var')):
+                continue
             torch.testing.assert_close(rank0[net][key], rank1[net][key], rtol=0, atol=0, msg=f'{net}.{key}')
     return rank0
 
@@ -95,3 +99,24 @@ def test_slurm_launcher_on_one_cpu_task(dev_lmdbs, random_vgg19_weights, tmp_pat
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     log = open(glob.glob(str(root / 'experiments' / 'ddp_RecordingFaceSRModel' / 'train_*.log'))[0]).read()
     assert 'dist: True' in log and 'World size (gpu number): 1' in log and 'data_wait' in log
+
+
+def test_two_process_degradation_gan(dev_lmdbs, wider_faces, tmp_path):
+    """H2L, D_LR, L2H and D_HR all train under DDP and stay identical on both ranks."""
+    import yaml
+    root, record = tmp_path / 'project', tmp_path / 'record'
+    root.mkdir()
+    record.mkdir()
+    options = degradation_gan_options(tmp_path / 'dg.yml', dev_lmdbs, wider_faces, 'ddp_dg', 2)
+    with open(options) as f:
+        opt = yaml.safe_load(f)
+    opt['model_type'] = 'RecordingDegradationGANModel'
+    opt['datasets']['train']['num_worker_per_gpu'] = 0
+    with open(options, 'w') as f:
+        yaml.safe_dump(opt, f)
+    log = torchrun(root, record, options)
+    assert 'Disable distributed' not in log
+    weights = assert_same_weights(record, 2, skip_batchnorm_statistics=True)  # H2L has BatchNorm
+    assert set(weights) == {'g', 'h2l', 'd_lr', 'd_hr'}
+    rank0_log = open(glob.glob(str(root / 'experiments' / 'ddp_dg' / 'train_*.log'))[0]).read()
+    assert 'World size (gpu number): 2' in rank0_log and 'l_h2l_gan' in rank0_log

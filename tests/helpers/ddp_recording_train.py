@@ -13,6 +13,7 @@ from basicsr.train import train_pipeline
 from basicsr.utils.registry import DATASET_REGISTRY, MODEL_REGISTRY
 
 from mrr_plugin.data.face_bicubic_dataset import FaceBicubicDataset
+from mrr_plugin.models.degradation_gan_model import DegradationGANModel
 from mrr_plugin.models.face_sr_model import FaceSRModel
 from mrr_plugin.models.mrrgan_model import MRRGANModel
 from mrr_plugin.utils import project_root
@@ -38,9 +39,8 @@ class WeightRecordingMixin:
 
     def save(self, epoch, current_iter):
         super().save(epoch, current_iter)
-        nets = {'g': self.net_g}
-        if hasattr(self, 'net_d'):
-            nets['d'] = self.net_d
+        names = ('net_g', 'net_d', 'net_h2l', 'net_d_lr', 'net_d_hr')
+        nets = {name[len('net_'):]: getattr(self, name) for name in names if getattr(self, name, None) is not None}
         weights = {name: self.get_bare_model(net).state_dict() for name, net in nets.items()}
         torch.save(weights, os.path.join(RECORD_DIR, f'weights_rank{rank()}_iter{current_iter}.pth'))
 
@@ -52,6 +52,11 @@ class RecordingFaceSRModel(WeightRecordingMixin, FaceSRModel):
 
 @MODEL_REGISTRY.register()
 class RecordingMRRGANModel(WeightRecordingMixin, MRRGANModel):
+    pass
+
+
+@MODEL_REGISTRY.register()
+class RecordingDegradationGANModel(WeightRecordingMixin, DegradationGANModel):
     pass
 
 
