@@ -1,4 +1,6 @@
 """BasicSR's SRModel plus what face-SR users look at in TensorBoard: the learning rate and validation faces."""
+from collections import OrderedDict
+
 import torch
 from basicsr.models.sr_model import SRModel
 from basicsr.utils.registry import MODEL_REGISTRY
@@ -63,6 +65,41 @@ class FaceSRMixin:
             lq_up = torch.nn.functional.interpolate(visuals['lq'][:1], size=size, mode='nearest')
             samples.extend([lq_up, visuals['result'][:1], visuals['gt'][:1]])
         return visuals
+
+
+class AdversarialStepMixin(FaceSRMixin):
+    """The SRGAN-style iteration shared by the face GAN recipes (with BasicSR's ``SRGANModel``).
+
+    A G step on ``content_losses + generator_adversarial_losses`` (D frozen; after ``net_d_init_iters``, every
+    ``net_d_iters``), then a D step on ``discriminator_loss``, then EMA. A recipe supplies only its two
+    adversarial terms.
+    """
+
+    def generator_adversarial_losses(self, loss_dict):
+        """The adversarial terms of L_G for ``self.output`` (logged in ``loss_dict``); returns their sum."""
+        raise NotImplementedError
+
+    def discriminator_loss(self, loss_dict):
+        """L_D on ``self.gt`` and the detached ``self.output`` (logged in ``loss_dict``); returns it."""
+        raise NotImplementedError
+
+    def optimize_parameters(self, current_iter):
+        loss_dict = OrderedDict()
+        self.set_requires_grad(self.net_d, False)
+        self.optimizer_g.zero_grad()
+        self.output = self.net_g(self.lq)
+        if current_iter % self.net_d_iters == 0 and current_iter > self.net_d_init_iters:
+            (self.content_losses(loss_dict) + self.generator_adversarial_losses(loss_dict)).backward()
+            self.optimizer_g.step()
+
+        self.set_requires_grad(self.net_d, True)
+        self.optimizer_d.zero_grad()
+        self.discriminator_loss(loss_dict).backward()
+        self.optimizer_d.step()
+
+        self.log_dict = self.reduce_loss_dict(loss_dict)
+        if self.ema_decay > 0:
+            self.model_ema(decay=self.ema_decay)
 
 
 @MODEL_REGISTRY.register()

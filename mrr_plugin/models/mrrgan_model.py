@@ -1,15 +1,13 @@
 """MRRGAN's training recipe (MRRNet paper eq. 11): L1 + relativistic average hinge GAN + VGG perceptual loss."""
-from collections import OrderedDict
-
 from basicsr.models.srgan_model import SRGANModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
-from mrr_plugin.models.face_sr_model import FaceSRMixin
+from mrr_plugin.models.face_sr_model import AdversarialStepMixin
 
 
 @MODEL_REGISTRY.register()
-class MRRGANModel(FaceSRMixin, SRGANModel):
-    """SRGANModel with a relativistic discriminator: only the training step differs.
+class MRRGANModel(AdversarialStepMixin, SRGANModel):
+    """SRGANModel with a relativistic discriminator: only the adversarial terms differ.
 
     Per iteration (after ``net_d_init_iters``, every ``net_d_iters``) a G step on
     ``L_total = lambda_pix * L1 + lambda_G * L_G + lambda_per * L_per`` (eq. 11; the weights are the losses'
@@ -18,31 +16,16 @@ class MRRGANModel(FaceSRMixin, SRGANModel):
     ``RaHingeGANLoss``. Logs ``l_g_pix``, ``l_g_percep``, ``l_g_gan``, ``l_d``, ``out_d_real``, ``out_d_fake``.
     """
 
-    def optimize_parameters(self, current_iter):
-        loss_dict = OrderedDict()
+    def generator_adversarial_losses(self, loss_dict):
+        real_pred = self.net_d(self.gt).detach()
+        fake_pred = self.net_d(self.output)
+        loss_dict['l_g_gan'] = self.cri_gan(real_pred, fake_pred, is_disc=False)  # eq. 9
+        return loss_dict['l_g_gan']
 
-        self.set_requires_grad(self.net_d, False)
-        self.optimizer_g.zero_grad()
-        self.output = self.net_g(self.lq)
-        if current_iter % self.net_d_iters == 0 and current_iter > self.net_d_init_iters:
-            l_g_total = self.content_losses(loss_dict)
-            real_pred = self.net_d(self.gt).detach()
-            fake_pred = self.net_d(self.output)
-            loss_dict['l_g_gan'] = self.cri_gan(real_pred, fake_pred, is_disc=False)
-            l_g_total = l_g_total + loss_dict['l_g_gan']
-            l_g_total.backward()
-            self.optimizer_g.step()
-
-        self.set_requires_grad(self.net_d, True)
-        self.optimizer_d.zero_grad()
+    def discriminator_loss(self, loss_dict):
         real_pred = self.net_d(self.gt)
         fake_pred = self.net_d(self.output.detach())
-        loss_dict['l_d'] = self.cri_gan(real_pred, fake_pred, is_disc=True)
-        loss_dict['l_d'].backward()
-        self.optimizer_d.step()
+        loss_dict['l_d'] = self.cri_gan(real_pred, fake_pred, is_disc=True)  # eq. 8
         loss_dict['out_d_real'] = real_pred.detach().mean()
         loss_dict['out_d_fake'] = fake_pred.detach().mean()
-
-        self.log_dict = self.reduce_loss_dict(loss_dict)
-        if self.ema_decay > 0:
-            self.model_ema(decay=self.ema_decay)
+        return loss_dict['l_d']

@@ -1,16 +1,14 @@
 """SPARNetHD's training recipe (Chen et al., TIP 2020, section III-C, eq. 15)."""
-from collections import OrderedDict
-
 import torch
 from basicsr.losses import build_loss
 from basicsr.models.srgan_model import SRGANModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
-from mrr_plugin.models.face_sr_model import FaceSRMixin
+from mrr_plugin.models.face_sr_model import AdversarialStepMixin
 
 
 @MODEL_REGISTRY.register()
-class SPARNetHDModel(FaceSRMixin, SRGANModel):
+class SPARNetHDModel(AdversarialStepMixin, SRGANModel):
     """SRGANModel with a multi-scale discriminator and feature matching.
 
     G step: ``L_G = lambda_pix * L1 + lambda_adv * mean_s(-mean D_s(SR)) + lambda_FM * L_FM + lambda_pcp * L_VGG``
@@ -30,37 +28,22 @@ class SPARNetHDModel(FaceSRMixin, SRGANModel):
     def _mean_over_scales(self, results, target_is_real, is_disc):
         return sum(self.cri_gan(score, target_is_real, is_disc=is_disc) for score, _ in results) / len(results)
 
-    def optimize_parameters(self, current_iter):
-        loss_dict = OrderedDict()
+    def generator_adversarial_losses(self, loss_dict):
+        fake_results = self.net_d(self.output)
+        loss_dict['l_g_gan'] = self._mean_over_scales(fake_results, True, is_disc=False)
+        if not self.cri_fm:
+            return loss_dict['l_g_gan']
+        with torch.no_grad():
+            real_features = [features for _, features in self.net_d(self.gt)]
+        loss_dict['l_g_fm'] = self.cri_fm([features for _, features in fake_results], real_features)
+        return loss_dict['l_g_gan'] + loss_dict['l_g_fm']
 
-        self.set_requires_grad(self.net_d, False)
-        self.optimizer_g.zero_grad()
-        self.output = self.net_g(self.lq)
-        if current_iter % self.net_d_iters == 0 and current_iter > self.net_d_init_iters:
-            l_g_total = self.content_losses(loss_dict)
-            fake_results = self.net_d(self.output)
-            loss_dict['l_g_gan'] = self._mean_over_scales(fake_results, True, is_disc=False)
-            l_g_total = l_g_total + loss_dict['l_g_gan']
-            if self.cri_fm:
-                with torch.no_grad():
-                    real_features = [features for _, features in self.net_d(self.gt)]
-                loss_dict['l_g_fm'] = self.cri_fm([features for _, features in fake_results], real_features)
-                l_g_total = l_g_total + loss_dict['l_g_fm']
-            l_g_total.backward()
-            self.optimizer_g.step()
-
-        self.set_requires_grad(self.net_d, True)
-        self.optimizer_d.zero_grad()
+    def discriminator_loss(self, loss_dict):
         real_results = self.net_d(self.gt)
         fake_results = self.net_d(self.output.detach())
         l_d_real = self._mean_over_scales(real_results, True, is_disc=True)
         l_d_fake = self._mean_over_scales(fake_results, False, is_disc=True)
         loss_dict['l_d'] = 0.5 * (l_d_real + l_d_fake)
-        loss_dict['l_d'].backward()
-        self.optimizer_d.step()
         loss_dict['out_d_real'] = sum(score.detach().mean() for score, _ in real_results) / len(real_results)
         loss_dict['out_d_fake'] = sum(score.detach().mean() for score, _ in fake_results) / len(fake_results)
-
-        self.log_dict = self.reduce_loss_dict(loss_dict)
-        if self.ema_decay > 0:
-            self.model_ema(decay=self.ema_decay)
+        return loss_dict['l_d']
