@@ -27,23 +27,15 @@ from PIL import Image
 
 from mrr_plugin.data.face_bicubic_dataset import FaceImageReader
 from mrr_plugin.data.face_image_io import bicubic, to_tensor
+from mrr_plugin.data.face_lmdb import io_backend_for
 from mrr_plugin.data.unpaired_face_dataset import resize_real_lr
 from mrr_plugin.evaluation.degradation import degrade_face, load_network_from_training_options
 from mrr_plugin.evaluation.methods import method_from_spec
 from mrr_plugin.metrics.no_reference_stats import (colour_histogram, histogram_intersection, jpeg_blockiness,
                                                    noise_sigma, sharpness)
-from mrr_plugin.utils.visual import labelled_grid, write_png
+from mrr_plugin.utils.visual import labelled_grid, tensor_to_rgb, write_png
 
 STATS = [('sharpness', sharpness), ('noise sigma', noise_sigma), ('JPEG blockiness', jpeg_blockiness)]
-
-
-def reader_for(root, name):
-    backend = 'lmdb' if osp.isfile(osp.join(root, 'meta_info.txt')) else 'disk'
-    return FaceImageReader(root, {'type': backend}, name, name)
-
-
-def to_uint8(tensor):
-    return (tensor.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
 
 
 def statistics(sets):
@@ -93,7 +85,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         h2l = load_network_from_training_options(args.opt, 'network_h2l', args.h2l, args.device)
-        real_reader, hr_reader = reader_for(args.real_lr, 'real_lr'), reader_for(args.hr, 'hr')
+        real_reader = FaceImageReader(args.real_lr, io_backend_for(args.real_lr), 'real_lr', '--real-lr')
+        hr_reader = FaceImageReader(args.hr, io_backend_for(args.hr), 'hr', '--hr')
         methods = [method_from_spec(spec, args.device) for spec in args.sr]
     except (OSError, ValueError, RuntimeError) as error:
         print(f'error: {error}', file=sys.stderr)
@@ -113,7 +106,7 @@ def main(argv=None):
                 f'{min(len(hr_faces), args.stats_count)} HR faces')
     if methods:
         real_batch = torch.stack([to_tensor(Image.fromarray(face)) for face in real[:args.grid_faces]]).to(args.device)
-        outputs = [[to_uint8(sr) for sr in method.super_resolve(real_batch, h2l.scale)] for method in methods]
+        outputs = [[tensor_to_rgb(sr) for sr in method.super_resolve(real_batch, h2l.scale)] for method in methods]
         sr_rows = [[real[i], *(out[i] for out in outputs)] for i in range(len(real_batch))]
         write_png(osp.join(args.out, 'real_sr_grid.png'),
                   labelled_grid(sr_rows, ['real LR'] + [m.name for m in methods], cell=128))

@@ -21,7 +21,7 @@ from PIL import Image
 
 from mrr_plugin.data.face_bicubic_dataset import FaceImageReader
 from mrr_plugin.data.face_image_io import bicubic
-from mrr_plugin.data.face_lmdb import lmdb_key
+from mrr_plugin.data.face_lmdb import io_backend_for, lmdb_key
 from mrr_plugin.data.face_preparation import FaceSource, pack_lmdb, write_face_pairs
 from mrr_plugin.evaluation.degradation import degrade_face, load_network_from_training_options
 
@@ -40,8 +40,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         h2l = load_network_from_training_options(args.opt, 'network_h2l', args.h2l, args.device)
-        backend = 'lmdb' if osp.isfile(osp.join(args.hr, 'meta_info.txt')) else 'disk'
-        reader = FaceImageReader(args.hr, {'type': backend}, 'hr', '--hr')
+        reader = FaceImageReader(args.hr, io_backend_for(args.hr), 'hr', '--hr')
     except (OSError, ValueError, RuntimeError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 1

@@ -15,11 +15,8 @@ import torch
 import yaml
 from basicsr.data import build_dataset
 
-from mrr_plugin.utils.visual import labelled_grid, write_png
-
-
-def to_uint8(tensor):
-    return (tensor.clamp(0, 1).numpy().transpose(1, 2, 0) * 255).round().astype(np.uint8)
+from mrr_plugin.data.face_lmdb import io_backend_for
+from mrr_plugin.utils.visual import labelled_grid, tensor_to_rgb, write_png
 
 
 def main(argv=None):
@@ -32,7 +29,7 @@ def main(argv=None):
     parser.add_argument('--set', nargs='*', default=[], metavar='KEY=VALUE', help='dataset options (YAML values)')
     args = parser.parse_args(argv)
     opt = {'name': 'show', 'type': 'FaceDegradationDataset', 'dataroot_gt': args.faces, 'phase': 'train',
-           'io_backend': {'type': 'lmdb' if args.faces.rstrip('/').endswith('.lmdb') else 'disk'}, 'gt_size': 128,
+           'io_backend': io_backend_for(args.faces), 'gt_size': 128,
            'down_size': [32, 96], 'use_hflip': False}
     opt.update({key: yaml.safe_load(value) for key, value in (pair.split('=', 1) for pair in args.set)})
     try:
@@ -46,7 +43,7 @@ def main(argv=None):
     rows = []
     for index in range(min(args.count, len(dataset))):
         draws = [dataset[index] for _ in range(args.samples)]
-        rows.append([to_uint8(draws[0]['gt'])] + [to_uint8(d['lq']) for d in draws])
+        rows.append([tensor_to_rgb(draws[0]['gt'])] + [tensor_to_rgb(d['lq']) for d in draws])
     write_png(args.out, labelled_grid(rows, ['HR'] + [f'degraded {i + 1}' for i in range(args.samples)]))
     print(f'wrote {args.out}')
     return 0

@@ -31,6 +31,12 @@ class LmdbBuildError(RuntimeError):
     """The build was refused or rejected input; nothing was left at the output paths."""
 
 
+def io_backend_for(root):
+    """BasicSR's ``io_backend`` for ``root``: ``{'type': 'lmdb'}`` for an LMDB of this layout, else disk."""
+    is_lmdb = osp.isfile(osp.join(root, 'meta_info.txt')) and osp.isfile(osp.join(root, 'data.mdb'))
+    return {'type': 'lmdb' if is_lmdb else 'disk'}
+
+
 def list_images(folder):
     """Sorted image file names (not paths) directly inside ``folder``."""
     if not osp.isdir(folder):

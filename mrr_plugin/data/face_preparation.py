@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from mrr_plugin.data.face_image_io import BadImageError, bicubic
 from mrr_plugin.data.face_lmdb import IMAGE_EXTENSIONS, build_face_lmdb
+from mrr_plugin.utils.visual import write_png
 
 DIC_ENLARGE = 0.3
 # facexlib / GFPGAN's FFHQ template of the 5 landmarks (eyes, nose, mouth corners) in a 512x512 face
@@ -108,12 +109,6 @@ def dic_hr_face(source, hr_size, enlarge=DIC_ENLARGE, resample=Image.BICUBIC):
     return image if image.size == (hr_size, hr_size) else image.resize((hr_size, hr_size), resample)
 
 
-def _save_png_atomically(image, path):
-    temporary = f'{path}.partial.png'
-    image.save(temporary)
-    os.replace(temporary, path)
-
-
 def write_face_pairs(sources, out_dir, make_hr, scale=8, progress=True, desc='faces', make_lr=None):
     """Write ``<out_dir>/HR/<name>.png`` (``make_hr(source)``) and, when ``scale``, ``LR/<name>.png`` (PIL bicubic
     HR -> HR / scale, or ``make_lr(source, hr)``) for every source. Pairs already on disk are kept (resume);
@@ -137,8 +132,8 @@ def write_face_pairs(sources, out_dir, make_hr, scale=8, progress=True, desc='fa
             if hr.size[0] % scale:
                 raise ValueError(f'HR size {hr.size[0]} is not divisible by the scale {scale}.')
             lr = make_lr(source, hr) if make_lr else bicubic(hr, hr.size[0] // scale)
-            _save_png_atomically(lr, lr_path)
-        _save_png_atomically(hr, hr_path)  # HR last: an HR file means the pair is complete
+            write_png(lr_path, np.asarray(lr))
+        write_png(hr_path, np.asarray(hr))  # HR last: an HR file means the pair is complete
         report.written += 1
     return report
 

@@ -1,13 +1,13 @@
 """Using a trained High-to-Low generator as a data generator (Bulat et al., ECCV 2018): load it, degrade faces."""
 import os.path as osp
 
-import numpy as np
 import torch
 import yaml
 from basicsr.archs import build_network
 
 from mrr_plugin.data.face_image_io import to_tensor
 from mrr_plugin.evaluation.methods import load_weights
+from mrr_plugin.utils.visual import tensor_to_rgb
 
 
 def load_network_from_training_options(option_file, network_key, checkpoint, device='cpu'):
@@ -28,4 +28,4 @@ def degrade_face(h2l, hr, index, seed=0):
     z = torch.randn(1, h2l.noise_dim, generator=torch.Generator().manual_seed(seed * 1_000_003 + index))
     with torch.no_grad():
         lr = h2l(to_tensor(hr).unsqueeze(0).to(device), z.to(device))[0]
-    return np.ascontiguousarray((lr.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy())
+    return tensor_to_rgb(lr)

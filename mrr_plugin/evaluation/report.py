@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from mrr_plugin.evaluation.runner import COLUMNS
-from mrr_plugin.utils.visual import labelled_grid, write_png
+from mrr_plugin.utils.visual import labelled_grid, tensor_to_rgb, write_png
 
 
 def _cell(record, key, fmt):
@@ -71,7 +71,7 @@ def write_attention_maps(method, faces, out_dir, blocks=None, grid_faces=6, devi
         if not maps:
             return None
         chosen = blocks or _default_blocks(list(maps))
-        sr = (sr[0].clamp(0, 1).cpu().numpy().transpose(1, 2, 0) * 255).round().astype(np.uint8)
+        sr = tensor_to_rgb(sr[0])
         rows.append([sr] + [heat_overlay(sr, maps[b][0].mean(0).cpu().numpy()) for b in chosen])
         labels = ['SR'] + [b.replace('.att_func', '') for b in chosen]
     os.makedirs(osp.join(out_dir, 'attention'), exist_ok=True)

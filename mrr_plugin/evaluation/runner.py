@@ -9,13 +9,14 @@ from basicsr.data import build_dataset
 from basicsr.metrics import calculate_psnr
 from tqdm import tqdm
 
+from mrr_plugin.data.face_lmdb import io_backend_for
 from mrr_plugin.evaluation.profiling import count_parameters, gmacs_per_image, measure_speed
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic, psnr_ssim_dic_batch
 from mrr_plugin.metrics.face_structure_metric import (ALIGNMENT_FILE, RECOGNITION_FILE, cosine_similarity,
                                                       identity_embedding, landmarks_68, mean_landmark_distance)
 from mrr_plugin.metrics.lpips_metric import lpips_backbone_path, lpips_distance
 from mrr_plugin.utils import facexlib_weights
-from mrr_plugin.utils.visual import write_png
+from mrr_plugin.utils.visual import tensor_to_rgb, write_png
 
 COLUMNS = [
     # key, header, format, protocol note
@@ -34,19 +35,15 @@ COLUMNS = [
 
 def load_test_set(hr, lr, limit=None, scale=8):
     """``[(name, lr_rgb_uint8, hr_rgb_uint8)]`` of a paired test set (folders, or LMDBs with meta_info.txt)."""
-    backend = 'lmdb' if osp.isfile(osp.join(hr, 'meta_info.txt')) and osp.isfile(osp.join(hr, 'data.mdb')) else 'disk'
     dataset = build_dataset({'name': 'benchmark', 'type': 'PairedImageDataset', 'dataroot_gt': hr, 'dataroot_lq': lr,
-                             'io_backend': {'type': backend}, 'phase': 'test', 'scale': scale})
+                             'io_backend': io_backend_for(hr), 'phase': 'test', 'scale': scale})
     count = len(dataset) if limit is None else min(limit, len(dataset))
     faces = []
     for index in tqdm(range(count), desc='test set', unit='face'):
         item = dataset[index]
-        faces.append((osp.splitext(osp.basename(item['gt_path']))[0], _to_uint8(item['lq']), _to_uint8(item['gt'])))
+        name = osp.splitext(osp.basename(item['gt_path']))[0]
+        faces.append((name, tensor_to_rgb(item['lq']), tensor_to_rgb(item['gt'])))
     return faces
-
-
-def _to_uint8(tensor):
-    return (tensor.clamp(0, 1).numpy().transpose(1, 2, 0) * 255).round().astype(np.uint8)
 
 
 def _uint8_batches(outputs, faces, size, device):
@@ -63,7 +60,7 @@ def super_resolve_all(method, faces, scale, batch_size, device):
     for start in tqdm(range(0, len(faces), batch_size), desc=f'SR {method.name}', unit='batch'):
         lr = np.stack([face[1] for face in faces[start:start + batch_size]])
         lr = torch.from_numpy(lr.astype(np.float32).transpose(0, 3, 1, 2) / 255.0).to(device)
-        outputs.extend(_to_uint8(image) for image in method.super_resolve(lr, scale).cpu())
+        outputs.extend(tensor_to_rgb(image) for image in method.super_resolve(lr, scale).cpu())
     return outputs
 
 

@@ -27,6 +27,12 @@ def labelled_grid(rows, labels, cell=128, header=18, gap=2):
     return grid
 
 
+def tensor_to_rgb(tensor):
+    """A C x H x W image tensor in [0, 1] (any device) -> H x W x C RGB uint8 array (rounded, clipped)."""
+    return np.ascontiguousarray((tensor.detach().clamp(0, 1).cpu().numpy().transpose(1, 2, 0) * 255).round(),
+                                dtype=np.uint8)
+
+
 def write_png(path, rgb):
     """Write an RGB uint8 image atomically (temporary name, then rename)."""
     import os
