@@ -10,7 +10,8 @@ For every arch: forward latency (batch 1), forward throughput (batch 8), trainin
 backward + Adam, batch 8, 128x128 output), peak memory (CUDA: allocator peak; CPU: process peak RSS growth), GMACs
 and achieved GFLOP/s, each the median of --runs after warm-up. Speed options: channels_last, torch.compile
 (inductor; and with weight freezing + max-autotune for inference) and bf16 autocast, for inference and training.
---authors-code adds the authors' fp32 eager network (from their checkout, same weights) and ratios to it. Each
+--authors-code adds the authors' fp32 eager network (from their checkout, same weights) and each option's speed-up
+over it, timed alternately call by call (median of the per-pair ratios: load on the machine slows both). Each
 option's outputs are compared with the plain run (stated tolerance, PASS/FAIL); for bf16 the PSNR change on real
 faces is reported when ../shared is present.
 The machine is noisy: only ratios measured in one run mean anything.
@@ -28,7 +29,8 @@ import numpy as np
 import torch
 from basicsr.archs import build_network
 
-from mrr_plugin.evaluation.profiling import count_parameters, gmacs_per_image, median_seconds, peak_memory_mb
+from mrr_plugin.evaluation.profiling import (count_parameters, gmacs_per_image, median_seconds, paired_seconds,
+                                             peak_memory_mb)
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic, psnr_ssim_dic_batch
 
 ARCHS = {
@@ -72,7 +74,15 @@ def compile_context(option, training):
     return contextlib.nullcontext()
 
 
-def measure(network_opt, option, args, device, reference_lr):
+def timed(function, args, reference=None):
+    """(median seconds of ``function``, its speed-up over ``reference`` timed alternately with it, or None)."""
+    if reference is None:
+        return median_seconds(function, args.runs, args.warmup), None
+    seconds, _, speedup = paired_seconds(function, reference, args.runs, args.warmup)
+    return seconds, speedup
+
+
+def measure(network_opt, option, args, device, reference_lr, authors=None):
     torch.manual_seed(0)
     network, forward, autocast = prepare(network_opt, option, args.checkpoint, device)
     memory_format = torch.channels_last if 'channels_last' in option else torch.contiguous_format
@@ -80,33 +90,32 @@ def measure(network_opt, option, args, device, reference_lr):
     batch = torch.rand(8, 3, 16, 16, device=device).contiguous(memory_format=memory_format)
     target = torch.rand(8, 3, 128, 128, device=device)
 
-    network.eval()
-
     def infer(x):
+        network.eval()
         with torch.no_grad(), autocast(), compile_context(option, training=False):
             return forward(x)
 
     latency = median_seconds(lambda: infer(one), args.runs, args.warmup)
-    throughput = 8 / median_seconds(lambda: infer(batch), args.runs, args.warmup)
-    with torch.no_grad():
-        output = infer(reference_lr.contiguous(memory_format=memory_format)).float()
+    infer_seconds, infer_vs_authors = timed(lambda: infer(batch), args, authors and authors['infer'])
+    output = infer(reference_lr.contiguous(memory_format=memory_format)).float()
 
-    network.train()
     if option == 'compile (freezing)':  # frozen graphs hold the weights as constants: train with a fresh compile
         forward = torch.compile(network)
     optimizer = torch.optim.Adam(network.parameters(), lr=1e-4)
 
     def train_step():
+        network.train()
         optimizer.zero_grad(set_to_none=True)
         with autocast():
             loss = torch.nn.functional.l1_loss(forward(batch).float(), target)
         loss.backward()
         optimizer.step()
 
-    train_throughput = 8 / median_seconds(train_step, args.runs, args.warmup)
+    train_seconds, train_vs_authors = timed(train_step, args, authors and authors['train_step'])
     memory = peak_memory_mb(train_step, device)
-    return {'latency_ms': latency * 1000, 'infer_ips': throughput, 'train_ips': train_throughput,
-            'peak_mb': memory, 'output': output.cpu()}
+    return {'latency_ms': latency * 1000, 'infer_ips': 8 / infer_seconds, 'train_ips': 8 / train_seconds,
+            'peak_mb': memory, 'output': output.cpu(), 'infer_x_authors': infer_vs_authors,
+            'train_x_authors': train_vs_authors}
 
 
 # --authors-code ARCH=DIR: the authors' generator class inside their checkout (module, class)
@@ -126,9 +135,13 @@ def authors_network(name, folder):
         sys.path.pop(0)
 
 
-def measure_authors(name, folder, args, device, reference_lr):
+def authors_runner(name, folder, args, device, reference_lr):
     """The authors' code, fp32 eager, on the same weights and the same work as ``measure``: their network takes
-    the LR face bicubic-upsampled to 128x128 in [-1, 1] (their data pipeline upsamples, outside the timing)."""
+    the LR face bicubic-upsampled to 128x128 in [-1, 1] (their data pipeline upsamples, outside the timing).
+
+    Returns their ``infer`` (batch 8) and ``train_step`` callables, which ``measure`` times alternately with each
+    of our options, and their own speed and the largest output difference to ours on ``reference_lr``.
+    """
     torch.manual_seed(0)
     ours = build_network({**ARCHS[name], 'range_norm': True}).to(device).eval()
     theirs = authors_network(name, folder).to(device)
@@ -142,21 +155,25 @@ def measure_authors(name, folder, args, device, reference_lr):
     one, batch = prepare_input(torch.rand(1, 3, 16, 16, device=device)), prepare_input(
         torch.rand(8, 3, 16, 16, device=device))
     with torch.no_grad():
-        latency = median_seconds(lambda: theirs(one), args.runs, args.warmup)
-        throughput = 8 / median_seconds(lambda: theirs(batch), args.runs, args.warmup)
         same = ((theirs(prepare_input(reference_lr)) + 1) / 2 - ours(reference_lr)).abs().max().item()
-    theirs.train()
     optimizer = torch.optim.Adam(theirs.parameters(), lr=1e-4)
     target = torch.rand(8, 3, 128, 128, device=device) * 2 - 1
 
+    def infer(x=batch):
+        theirs.eval()
+        with torch.no_grad():
+            return theirs(x)
+
     def train_step():
+        theirs.train()
         optimizer.zero_grad(set_to_none=True)
         torch.nn.functional.l1_loss(theirs(batch), target).backward()
         optimizer.step()
 
-    train_throughput = 8 / median_seconds(train_step, args.runs, args.warmup)
-    return {'latency_ms': latency * 1000, 'infer_ips': throughput, 'train_ips': train_throughput,
-            'same_function': same}
+    return {'infer': infer, 'train_step': train_step, 'same_function': same,
+            'latency_ms': median_seconds(lambda: infer(one), args.runs, args.warmup) * 1000,
+            'infer_ips': 8 / median_seconds(infer, args.runs, args.warmup),
+            'train_ips': 8 / median_seconds(train_step, args.runs, args.warmup)}
 
 
 def real_faces(limit=40):
@@ -187,7 +204,7 @@ def benchmark_archs(args, device):
               f'{device} ({torch.get_num_threads()} threads)\n')
         authors = None
         if name in args.authors_code:
-            authors = measure_authors(name, args.authors_code[name], args, device, reference_lr)
+            authors = authors_runner(name, args.authors_code[name], args, device, reference_lr)
             print(f"authors' code ({args.authors_code[name]}), fp32 eager, same weights: latency "
                   f"{authors['latency_ms']:.1f} ms, infer {authors['infer_ips']:.2f} img/s, train "
                   f"{authors['train_ips']:.2f} img/s; max |ours - theirs| on real faces "
@@ -199,7 +216,7 @@ def benchmark_archs(args, device):
         plain = None
         for option in args.options:
             try:
-                result = measure(network_opt, option, args, device, reference_lr)
+                result = measure(network_opt, option, args, device, reference_lr, authors)
             except Exception as error:  # an option this torch build or device cannot run
                 print(f'| {option} | failed: {type(error).__name__}: {str(error)[:80]} |' + ' |' * 11)
                 continue
@@ -213,8 +230,7 @@ def benchmark_archs(args, device):
             gflops = result['train_ips'] * gmacs * 2 * 3  # forward + ~2x for backward
             versus = ' | '
             if authors:
-                versus = (f'{result["infer_ips"] / authors["infer_ips"]:.2f} | '
-                          f'{result["train_ips"] / authors["train_ips"]:.2f}')
+                versus = f'{result["infer_x_authors"]:.2f} | {result["train_x_authors"]:.2f}'
             print(f'| {option} | {result["latency_ms"]:.1f} | {result["infer_ips"]:.1f} | {result["train_ips"]:.2f} | '
                   f'{gflops:.1f} | {result["peak_mb"]:.0f} | {result["infer_ips"] / plain["infer_ips"]:.2f} | '
                   f'{result["train_ips"] / plain["train_ips"]:.2f} | {difference:.1e} | {verdict} <= {tolerance:.0e} '

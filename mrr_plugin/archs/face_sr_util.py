@@ -15,6 +15,7 @@ from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.utils.checkpoint import checkpoint
 
 from mrr_plugin.archs.arch_util import pil_bicubic_matrix, pil_bicubic_resize, resize_with_matrices
+from mrr_plugin.archs.fast_layers import InstanceNorm2d, NearestUpConv2d
 
 LEAKY_SLOPE = 0.2
 
@@ -28,7 +29,7 @@ class NormLayer(nn.Module):
         if norm_type == 'bn':
             self.norm = nn.BatchNorm2d(channels)
         elif norm_type == 'in':
-            self.norm = nn.InstanceNorm2d(channels, affine=True)
+            self.norm = InstanceNorm2d(channels, affine=True)
         elif norm_type == 'none':
             self.norm = nn.Identity()
         else:
@@ -41,22 +42,28 @@ class NormLayer(nn.Module):
 class ConvLayer(nn.Module):
     """[nearest x2 if 'up'] -> reflection pad -> conv (stride 2 if 'down') -> [norm] -> [LeakyReLU 0.2].
 
-    The conv has a bias only when no normalisation follows it.
+    The conv has a bias only when no normalisation follows it. A 3x3 'up' layer runs the upsampling, padding and
+    conv as one :class:`~mrr_plugin.archs.fast_layers.NearestUpConv2d` on the LR grid (same function and weights).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size=3, scale='none', norm_type='none', activate=False):
         super().__init__()
         if scale not in ('none', 'up', 'down'):
             raise ValueError(f"scale must be 'none', 'up' or 'down', got {scale!r}.")
-        self.scale = scale
-        self.reflection_pad = nn.ReflectionPad2d(kernel_size // 2)
-        self.conv2d = nn.Conv2d(
-            in_channels, out_channels, kernel_size, stride=2 if scale == 'down' else 1, bias=norm_type == 'none')
+        bias = norm_type == 'none'
+        self.upsample_first = scale == 'up' and kernel_size != 3
+        if scale == 'up' and kernel_size == 3:
+            self.reflection_pad = nn.Identity()  # upsampling and padding happen inside the conv
+            self.conv2d = NearestUpConv2d(in_channels, out_channels, bias=bias)
+        else:
+            self.reflection_pad = nn.ReflectionPad2d(kernel_size // 2)
+            stride = 2 if scale == 'down' else 1
+            self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, bias=bias)
         self.norm = NormLayer(out_channels, norm_type)
         self.activate = activate
 
     def forward(self, x):
-        if self.scale == 'up':
+        if self.upsample_first:
             x = F.interpolate(x, scale_factor=2, mode='nearest')
         x = self.norm(self.conv2d(self.reflection_pad(x)))
         # in place: conv and norm outputs are fresh tensors whose backward does not need them (as the authors)

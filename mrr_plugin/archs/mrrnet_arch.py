@@ -8,6 +8,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mrr_plugin.archs.face_sr_util import ConvLayer, FaceSRSkeleton
+from mrr_plugin.archs.fast_layers import InstanceNorm2d
 
 
 class MultiReceptiveFieldFeatures(nn.Module):
@@ -32,7 +33,7 @@ class MultiReceptiveFieldFeatures(nn.Module):
                 layers.insert(0, nn.ReflectionPad2d(k // 2))
             self.add_module(f'feature_extract_{k}', nn.Sequential(*layers))
         self.out_channels = branch_channels * len(self.kernel_sizes)
-        self.in_norm = nn.InstanceNorm2d(self.out_channels)
+        self.in_norm = InstanceNorm2d(self.out_channels)
 
     def forward(self, x):
         fused = torch.cat([getattr(self, f'feature_extract_{k}')(x) for k in self.kernel_sizes], dim=1)

@@ -32,6 +32,20 @@ def median_seconds(function, runs=5, warmup=2):
     return statistics.median(times)
 
 
+def paired_seconds(function, reference, runs=5, warmup=2):
+    """Time ``function`` and ``reference`` alternately, call by call (a noisy machine slows both alike).
+
+    Returns ``(median seconds of function, median seconds of reference, median of the per-pair ratios
+    reference / function)``: the last is the speed-up of ``function`` over ``reference``.
+    """
+    for _ in range(warmup):
+        function()
+        reference()
+    pairs = [(median_seconds(function, 1, 0), median_seconds(reference, 1, 0)) for _ in range(runs)]
+    ours, theirs = zip(*pairs)
+    return statistics.median(ours), statistics.median(theirs), statistics.median(b / a for a, b in pairs)
+
+
 def measure_speed(super_resolve, lr_size=16, batch=8, runs=5, device='cpu'):
     """``{'latency_ms': batch-1 median, 'throughput': images/s at ``batch``}`` of ``super_resolve(lr)``."""
     one = torch.rand(1, 3, lr_size, lr_size, device=device)

@@ -15,8 +15,16 @@ class FaceSRMixin:
       (default 4) as the TensorBoard image ``samples/<dataset>``;
     - EMA keeps buffers (BatchNorm running statistics, spectral-norm vectors) in step with the live network:
       BasicSR's ``model_ema`` averages parameters only, so an EMA of a BatchNorm net (SPARNet) would keep its
-      initial statistics forever.
+      initial statistics forever;
+    - ``train.compile: true`` compiles the generator with torch.compile (inductor) in place: the same module,
+      state dict and checkpoints, a faster training step after a few minutes of compilation at the start (and
+      once more at the first validation). ``scripts/benchmark_speed.py`` measures the gain.
     """
+
+    def init_training_settings(self):
+        super().init_training_settings()
+        if self.opt['train'].get('compile', False):
+            self.get_bare_model(self.net_g).compile()
 
     def content_losses(self, loss_dict):
         """Sum of the configured pixel and perceptual losses of ``self.output`` vs ``self.gt``, logged in
