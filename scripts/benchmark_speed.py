@@ -75,11 +75,11 @@ def compile_context(option, training):
 
 
 def timed(function, args, reference=None):
-    """(median seconds of ``function``, its speed-up over ``reference`` timed alternately with it, or None)."""
+    """(median seconds of ``function``, of ``reference`` timed alternately with it, and the speed-up of
+    ``function`` over it); the last two are None without a reference."""
     if reference is None:
-        return median_seconds(function, args.runs, args.warmup), None
-    seconds, _, speedup = paired_seconds(function, reference, args.runs, args.warmup)
-    return seconds, speedup
+        return median_seconds(function, args.runs, args.warmup), None, None
+    return paired_seconds(function, reference, args.runs, args.warmup)
 
 
 def measure(network_opt, option, args, device, reference_lr, authors=None):
@@ -96,7 +96,8 @@ def measure(network_opt, option, args, device, reference_lr, authors=None):
             return forward(x)
 
     latency = median_seconds(lambda: infer(one), args.runs, args.warmup)
-    infer_seconds, infer_vs_authors = timed(lambda: infer(batch), args, authors and authors['infer'])
+    infer_seconds, authors_infer_seconds, infer_vs_authors = timed(lambda: infer(batch), args,
+                                                                   authors and authors['infer'])
     output = infer(reference_lr.contiguous(memory_format=memory_format)).float()
 
     if option == 'compile (freezing)':  # frozen graphs hold the weights as constants: train with a fresh compile
@@ -111,11 +112,13 @@ def measure(network_opt, option, args, device, reference_lr, authors=None):
         loss.backward()
         optimizer.step()
 
-    train_seconds, train_vs_authors = timed(train_step, args, authors and authors['train_step'])
+    train_seconds, authors_train_seconds, train_vs_authors = timed(train_step, args,
+                                                                   authors and authors['train_step'])
     memory = peak_memory_mb(train_step, device)
     return {'latency_ms': latency * 1000, 'infer_ips': 8 / infer_seconds, 'train_ips': 8 / train_seconds,
             'peak_mb': memory, 'output': output.cpu(), 'infer_x_authors': infer_vs_authors,
-            'train_x_authors': train_vs_authors}
+            'train_x_authors': train_vs_authors, 'authors_infer_seconds': authors_infer_seconds,
+            'authors_train_seconds': authors_train_seconds}
 
 
 # --authors-code ARCH=DIR: the authors' generator class inside their checkout (module, class)
@@ -140,7 +143,7 @@ def authors_runner(name, folder, args, device, reference_lr):
     the LR face bicubic-upsampled to 128x128 in [-1, 1] (their data pipeline upsamples, outside the timing).
 
     Returns their ``infer`` (batch 8) and ``train_step`` callables, which ``measure`` times alternately with each
-    of our options, and their own speed and the largest output difference to ours on ``reference_lr``.
+    of our options, their batch-1 latency and the largest output difference to ours on ``reference_lr``.
     """
     torch.manual_seed(0)
     ours = build_network({**ARCHS[name], 'range_norm': True}).to(device).eval()
@@ -171,9 +174,7 @@ def authors_runner(name, folder, args, device, reference_lr):
         optimizer.step()
 
     return {'infer': infer, 'train_step': train_step, 'same_function': same,
-            'latency_ms': median_seconds(lambda: infer(one), args.runs, args.warmup) * 1000,
-            'infer_ips': 8 / median_seconds(infer, args.runs, args.warmup),
-            'train_ips': 8 / median_seconds(train_step, args.runs, args.warmup)}
+            'latency_ms': median_seconds(lambda: infer(one), args.runs, args.warmup) * 1000}
 
 
 def real_faces(limit=40):
@@ -205,10 +206,8 @@ def benchmark_archs(args, device):
         authors = None
         if name in args.authors_code:
             authors = authors_runner(name, args.authors_code[name], args, device, reference_lr)
-            print(f"authors' code ({args.authors_code[name]}), fp32 eager, same weights: latency "
-                  f"{authors['latency_ms']:.1f} ms, infer {authors['infer_ips']:.2f} img/s, train "
-                  f"{authors['train_ips']:.2f} img/s; max |ours - theirs| on real faces "
-                  f"{authors['same_function']:.1e}\n")
+            print(f"authors' code ({args.authors_code[name]}), fp32 eager, same weights (their row: timed in "
+                  f"pairs with the first option): max |ours - theirs| on real faces {authors['same_function']:.1e}\n")
         print('| option | latency b1 (ms) | infer b8 (img/s) | train b8 (img/s) | GFLOP/s (train) | peak MB (train) '
               '| infer x | train x | max rel. diff | tolerance | PSNR change (dB) | infer x authors '
               '| train x authors |')
@@ -235,6 +234,10 @@ def benchmark_archs(args, device):
                   f'{gflops:.1f} | {result["peak_mb"]:.0f} | {result["infer_ips"] / plain["infer_ips"]:.2f} | '
                   f'{result["train_ips"] / plain["train_ips"]:.2f} | {difference:.1e} | {verdict} <= {tolerance:.0e} '
                   f'| {psnr_change} | {versus} |')
+            if authors and result is plain:
+                print(f"| authors' code, fp32 eager | {authors['latency_ms']:.1f} | "
+                      f"{8 / result['authors_infer_seconds']:.1f} | {8 / result['authors_train_seconds']:.2f} |"
+                      + ' |' * 7 + ' 1.00 | 1.00 |')
 
 
 def benchmark_data(args, device):

@@ -133,10 +133,24 @@ def random_facexlib_weights(tmp_path_factory):
     return str(folder)
 
 
+# validation (DIC PSNR), logging and checkpoints every 2 iterations: the few-iteration runs of the tests
+EVERY_TWO_ITERATIONS = {
+    'val': {'val_freq': 2, 'save_img': False, 'tb_samples': 2,
+            'metrics': {'psnr_dic': {'type': 'calculate_psnr_dic', 'crop_border': 8}}},
+    'logger': {'print_freq': 1, 'save_checkpoint_freq': 2, 'use_tb_logger': True},
+}
+
+
+def write_options(path, opt):
+    import yaml
+    with open(path, 'w') as f:
+        yaml.safe_dump(opt, f, sort_keys=False)
+    return str(path)
+
+
 def tiny_training_options(path, lmdbs, name, total_iter, model_type='FaceSRModel', network_g=None,
                           dataset_type='FaceBicubicDataset', workers=1, batch=2, train_extra=None, top_extra=None):
     """Write a few-iteration CPU option file on the dev LMDBs (validation and checkpoints every 2 iterations)."""
-    import yaml
     opt = {
         'name': name, 'model_type': model_type, 'scale': 8, 'num_gpu': 0, 'manual_seed': 0,
         'datasets': {
@@ -151,19 +165,14 @@ def tiny_training_options(path, lmdbs, name, total_iter, model_type='FaceSRModel
                   'scheduler': {'type': 'MultiStepLR', 'milestones': [4], 'gamma': 0.5},
                   'total_iter': total_iter, 'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0},
                   **(train_extra or {})},
-        'val': {'val_freq': 2, 'save_img': False, 'tb_samples': 2,
-                'metrics': {'psnr_dic': {'type': 'calculate_psnr_dic', 'crop_border': 8}}},
-        'logger': {'print_freq': 1, 'save_checkpoint_freq': 2, 'use_tb_logger': True},
+        **EVERY_TWO_ITERATIONS,
         **(top_extra or {}),
     }
-    with open(path, 'w') as f:
-        yaml.safe_dump(opt, f, sort_keys=False)
-    return str(path)
+    return write_options(path, opt)
 
 
 def degradation_gan_options(path, lmdbs, real_lr_folder, name, total_iter, stages='joint', pretrain_h2l=None):
     """A few-iteration CPU DegradationGAN option file: dev HR faces vs. real LR faces, a small MRRNet as L2H."""
-    import yaml
     unpaired = {'type': 'UnpairedFaceDataset', 'dataroot_hr': lmdbs['train_hr'], 'io_backend_hr': {'type': 'lmdb'},
                 'dataroot_real_lr': real_lr_folder, 'io_backend_real_lr': {'type': 'disk'}, 'hr_size': 128,
                 'lr_size': 16}
@@ -185,13 +194,9 @@ def degradation_gan_options(path, lmdbs, real_lr_folder, name, total_iter, stage
                   'h2l_gan_opt': {'type': 'GANLoss', 'gan_type': 'hinge', 'loss_weight': 0.05},
                   'l2h_pixel_opt': {'type': 'MSELoss', 'loss_weight': 1.0},
                   'l2h_gan_opt': {'type': 'GANLoss', 'gan_type': 'hinge', 'loss_weight': 0.05}},
-        'val': {'val_freq': 2, 'save_img': False, 'tb_samples': 2,
-                'metrics': {'psnr_dic': {'type': 'calculate_psnr_dic', 'crop_border': 8}}},
-        'logger': {'print_freq': 1, 'save_checkpoint_freq': 2, 'use_tb_logger': True},
+        **EVERY_TWO_ITERATIONS,
     }
-    with open(path, 'w') as f:
-        yaml.safe_dump(opt, f, sort_keys=False)
-    return str(path)
+    return write_options(path, opt)
 
 
 def gan_training_extras(vgg_weights):

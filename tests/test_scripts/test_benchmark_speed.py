@@ -37,5 +37,8 @@ def test_side_by_side_with_an_authors_checkout(tmp_path):
     assert float(line.rsplit(' ', 1)[1]) < 1e-5  # the same function on real or random faces
     plain = next(line for line in result.stdout.splitlines() if line.startswith('| fp32 eager')).split('|')
     assert float(plain[12]) > 0 and float(plain[13]) > 0
+    theirs = next(line for line in result.stdout.splitlines() if line.startswith("| authors' code")).split('|')
+    assert float(theirs[3]) > 0 and float(theirs[4]) > 0  # their img/s from the same pairs
+    assert len(theirs) == len(plain)
     bad = subprocess.run([sys.executable, SCRIPT, '--authors-code', 'EDSR=x'], capture_output=True, text=True)
     assert bad.returncode == 2 and 'no authors' in bad.stderr
