@@ -1,11 +1,15 @@
 """``python -m mrr_plugin.test -opt options/test/<Method>/<file>.yml``: BasicSR's test pipeline, results in results/."""
+import sys
+
 from basicsr.test import test_pipeline
 
 import mrr_plugin  # noqa: F401  (patches basicsr, fills the registries)
 from mrr_plugin.utils import project_root
+from mrr_plugin.utils.option_check import exit_on_option_problems
 
 
 def main():
+    exit_on_option_problems(sys.argv[1:], for_training=False)  # before anything is created or archived
     test_pipeline(project_root())
 
 

@@ -3,13 +3,17 @@
 Registers the plugin's classes, then runs BasicSR's own training pipeline with the project root as root path
 (``experiments/`` and ``tb_logger/`` are created there, wherever the command is run from).
 """
+import sys
+
 from basicsr.train import train_pipeline
 
 import mrr_plugin  # noqa: F401  (patches basicsr, fills the registries)
 from mrr_plugin.utils import project_root
+from mrr_plugin.utils.option_check import exit_on_option_problems
 
 
 def main():
+    exit_on_option_problems(sys.argv[1:], for_training=True)  # before anything is created or archived
     train_pipeline(project_root())
 
 

@@ -8,6 +8,7 @@ from basicsr.archs import build_network
 from basicsr.utils.options import ordered_yaml
 from basicsr.utils.registry import DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
+from mrr_plugin.utils.option_check import option_problems
 from tests.conftest import PROJECT_ROOT
 
 OPTION_FILES = sorted(glob.glob(os.path.join(PROJECT_ROOT, 'options', '**', '*.yml'), recursive=True))
@@ -33,3 +34,4 @@ def test_option_file_is_consistent(path):
     for metric in opt.get('val', {}).get('metrics', {}).values():
         assert METRIC_REGISTRY.get(metric['type'])
     assert os.path.basename(path).startswith(('train_', 'test_'))
+    assert option_problems(opt, for_training=os.path.basename(path).startswith('train_')) == []

@@ -67,8 +67,8 @@ class DegradationGANModel(FaceSRMixin, SRModel):
 
     def init_training_settings(self):
         train_opt = self.train_opt
-        self.cri = {name: build_loss(train_opt[f'{name}_opt']).to(self.device)
-                    for name in ('h2l_pixel', 'h2l_gan', 'l2h_pixel', 'l2h_gan') if train_opt.get(f'{name}_opt')}
+        self.cri = {key[:-len('_opt')]: build_loss(train_opt[key]).to(self.device)
+                    for key in ('h2l_pixel_opt', 'h2l_gan_opt', 'l2h_pixel_opt', 'l2h_gan_opt') if train_opt.get(key)}
         if self.train_h2l and not {'h2l_pixel', 'h2l_gan'} <= set(self.cri):
             raise ValueError('Training H2L needs train.h2l_pixel_opt and train.h2l_gan_opt.')
         if self.train_l2h and 'l2h_pixel' not in self.cri:

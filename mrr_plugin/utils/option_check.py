@@ -1,0 +1,333 @@
+"""Option files checked before a run starts: YAML syntax, misspelt keys, unknown ``type`` names, missing keys.
+
+BasicSR reads options with ``opt['key']`` / ``opt.get('key')`` where it needs them, so a misspelt key is either
+silently ignored (``use_hflp: true`` trains without flips) or a KeyError deep inside the run, after the old
+experiment folder was archived. :func:`option_problems` checks every key of the file first:
+
+- a dict whose ``type`` names a registered network, loss, metric, optimizer or scheduler may hold only that
+  object's constructor arguments (``**kwargs`` of a base class are followed);
+- any other key must be one that BasicSR or this plugin reads somewhere (collected once from their source code:
+  string subscripts, ``.get`` / ``.pop`` / ``in`` tests, strings of literal tuples a loop runs over, and f-string
+  prefixes such as ``pretrain_network_``).
+
+Each problem names the key's path and the closest known key.
+"""
+import argparse
+import ast
+import difflib
+import functools
+import inspect
+import os
+import sys
+from os import path as osp
+
+import basicsr
+import torch
+import yaml
+from basicsr.models import lr_scheduler
+from basicsr.utils.dist_util import _init_dist_slurm
+from basicsr.utils.options import _postprocess_yml_value, ordered_yaml
+from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
+
+# basicsr 1.4.2's BaseModel.get_optimizer / setup_schedulers accept exactly these types
+OPTIMIZERS = {'Adam': torch.optim.Adam}
+SCHEDULERS = {
+    'MultiStepLR': lr_scheduler.MultiStepRestartLR,
+    'MultiStepRestartLR': lr_scheduler.MultiStepRestartLR,
+    'CosineAnnealingRestartLR': lr_scheduler.CosineAnnealingRestartLR,
+}
+# arguments the code passes itself: optimizer parameters, the optimizer of a scheduler, the images of a metric
+PASSED_BY_CODE = {'params', 'optimizer', 'attention_factory', 'img', 'img2'}
+# dist_params: the keyword arguments of BasicSR's init_dist for SLURM (the plugin's init_dist takes the same)
+DIST_PARAMS = set(list(inspect.signature(_init_dist_slurm).parameters))
+# keys parse_options fills in itself (never expected in a file, harmless if given)
+FILLED_BY_BASICSR = {'phase', 'scale', 'dist', 'rank', 'world_size', 'auto_resume', 'is_train', 'root_path'}
+
+
+class OptionError(ValueError):
+    """The option file cannot run as written; the message lists every problem found."""
+
+
+def load_option_file(opt_path):
+    """The options of a YAML file, read as BasicSR reads them; OptionError for a missing file or a syntax error."""
+    if not osp.isfile(opt_path):
+        raise OptionError(f'{opt_path}: no such option file.')
+    with open(opt_path, mode='r') as f:
+        try:
+            opt = yaml.load(f, Loader=ordered_yaml()[0])
+        except yaml.YAMLError as error:
+            mark = getattr(error, 'problem_mark', None)
+            where = f' line {mark.line + 1}, column {mark.column + 1}' if mark is not None else ''
+            problem = getattr(error, 'problem', None) or str(error)
+            raise OptionError(f'{opt_path}{where}: not valid YAML ({problem}).') from None
+    if not isinstance(opt, dict):
+        raise OptionError(f'{opt_path}: expected a mapping of options, got {type(opt).__name__}.')
+    return opt
+
+
+def check_option_file(opt_path, for_training, force_yml=()):
+    """Load ``opt_path``, apply ``--force_yml`` entries as BasicSR does, check; OptionError lists every problem."""
+    opt = load_option_file(opt_path)
+    for entry in force_yml:
+        keys, _, value = entry.partition('=')
+        *parents, last = [key.strip() for key in keys.split(':')]
+        section = opt
+        for key in parents:
+            section = section.setdefault(key, {}) if isinstance(section, dict) else {}
+        if isinstance(section, dict):
+            section[last] = _postprocess_yml_value(value.strip())
+    problems = option_problems(opt, for_training)
+    if problems:
+        lines = '\n'.join(f'  - {problem}' for problem in problems)
+        raise OptionError(f'{opt_path}: {len(problems)} problem(s); nothing was started:\n{lines}')
+    return opt
+
+
+def exit_on_option_problems(argv, for_training):
+    """For the entry points: check the ``-opt`` file of ``argv`` (with ``--force_yml``); on problems, print them
+    and exit with status 2."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument('-opt', type=str)
+    parser.add_argument('--force_yml', nargs='+', default=[])
+    args = parser.parse_known_args(argv)[0]
+    if args.opt is None:
+        return  # BasicSR's own parser reports the missing -opt
+    try:
+        check_option_file(args.opt, for_training, args.force_yml)
+    except OptionError as error:
+        print(f'error: {error}', file=sys.stderr, flush=True)
+        sys.exit(2)
+
+
+def option_problems(opt, for_training):
+    """Every problem of an option dict as one sentence each (empty list: the options look runnable)."""
+    problems = []
+    for key in ('name', 'num_gpu', 'datasets', 'path'):  # read unconditionally by BasicSR's parse_options
+        if key not in opt:
+            problems.append(f"'{key}' is missing.")
+    if for_training and not isinstance(opt.get('train'), dict):
+        problems.append("'train' is missing (the training settings).")
+    _check_registered('model_type', opt.get('model_type'), MODEL_REGISTRY, problems, 'model')
+    for key, value in opt.items():
+        if key.startswith('network_') and isinstance(value, dict):
+            _check_typed(key, value, _registered(ARCH_REGISTRY, value.get('type')), 'network', ARCH_REGISTRY,
+                         problems)
+        elif key == 'datasets':
+            _check_datasets(value, for_training, problems)
+        elif key == 'train' and isinstance(value, dict):
+            _check_train(value, for_training, problems)
+        elif key == 'val' and isinstance(value, dict):
+            _check_val(value, problems)
+        elif key == 'dist_params' and isinstance(value, dict):
+            for name in value:
+                if name not in DIST_PARAMS:
+                    problems.append(_unknown(f'dist_params.{name}', name, DIST_PARAMS, ''))
+        else:
+            _check_known(key, value, problems)
+    return problems
+
+
+def _check_datasets(datasets, for_training, problems):
+    if not isinstance(datasets, dict) or not datasets:
+        problems.append("'datasets' must map phase names (train, val, test_1, ...) to dataset options.")
+        return
+    for phase, dataset in datasets.items():
+        where = f'datasets.{phase}'
+        if for_training and phase != 'train' and phase.split('_')[0] != 'val':
+            problems.append(f"{where}: phase names in a training file are 'train' or 'val[_name]'.")
+        if not isinstance(dataset, dict):
+            problems.append(f'{where} must be a mapping of dataset options.')
+            continue
+        dataset_cls = _check_registered(f'{where}.type', dataset.get('type'), DATASET_REGISTRY, problems, 'dataset')
+        for key in sorted(_required_dataset_keys(dataset_cls) - set(dataset) - FILLED_BY_BASICSR):
+            problems.append(f"{where}: '{key}' is missing ({dataset['type']} reads it).")
+        for key, value in dataset.items():
+            _check_known(f'{where}.{key}', value, problems)
+    if for_training and 'train' not in datasets:
+        problems.append("'datasets' has no 'train' phase.")
+
+
+def _check_train(train, for_training, problems):
+    if for_training and 'total_iter' not in train:
+        problems.append("'train.total_iter' is missing.")
+    for key, value in train.items():
+        where = f'train.{key}'
+        if key.startswith('optim_') and isinstance(value, dict):
+            _check_typed(where, value, OPTIMIZERS.get(value.get('type')), 'optimizer', OPTIMIZERS, problems)
+        elif key == 'scheduler' and isinstance(value, dict):
+            _check_typed(where, value, SCHEDULERS.get(value.get('type')), 'scheduler', SCHEDULERS, problems)
+        elif key.endswith('_opt') and isinstance(value, dict) and 'type' in value and _is_known(key):
+            _check_typed(where, value, _registered(LOSS_REGISTRY, value['type']), 'loss', LOSS_REGISTRY, problems)
+        else:
+            _check_known(where, value, problems)
+
+
+def _check_val(val, problems):
+    for key, value in val.items():
+        if key == 'metrics' and isinstance(value, dict):
+            for name, metric in value.items():
+                where = f'val.metrics.{name}'
+                if not isinstance(metric, dict):
+                    problems.append(f'{where} must be a mapping with a type.')
+                    continue
+                metric_fn = _registered(METRIC_REGISTRY, metric.get('type'))
+                _check_typed(where, metric, metric_fn, 'metric', METRIC_REGISTRY, problems, extra={'better'})
+        else:
+            _check_known(f'val.{key}', value, problems)
+
+
+def _check_typed(where, options, obj, kind, registry, problems, extra=()):
+    """Keys of a ``type:`` dict against the constructor (or function) arguments of what the type names."""
+    if obj is None:
+        _check_registered(f'{where}.type', options.get('type'), registry, problems, kind)
+        return
+    allowed, open_ended = _arguments(obj)
+    allowed |= {'type'} | set(extra)
+    if open_ended:
+        allowed |= _read_keys()[0]
+    for key in options:
+        if key not in allowed:
+            problems.append(_unknown(f'{where}.{key}', key, allowed, f" for {kind} {options['type']}"))
+    for key in sorted(_required_arguments(obj) - set(options)):
+        problems.append(f"{where}: {kind} {options['type']} needs '{key}'.")
+
+
+def _check_known(where, value, problems):
+    """A key (last part of ``where``) outside typed dicts must be one the code reads; recurse into its value."""
+    key = where.rsplit('.', 1)[-1]
+    if not _is_known(key):
+        problems.append(_unknown(where, key, _read_keys()[0], ''))
+        return
+    for index, item in enumerate(value if isinstance(value, list) else [value]):
+        if isinstance(item, dict):
+            item_where = f'{where}[{index}]' if isinstance(value, list) else where
+            for sub_key, sub_value in item.items():
+                _check_known(f'{item_where}.{sub_key}', sub_value, problems)
+
+
+def _is_known(key):
+    keys, prefixes = _read_keys()
+    return key in keys or key.startswith(prefixes)
+
+
+def _unknown(where, key, candidates, context):
+    close = difflib.get_close_matches(key, sorted(candidates), n=1, cutoff=0.75)
+    hint = f"; did you mean '{close[0]}'?" if close else ' (nothing reads it).'
+    return f"unknown option '{where}'{context}{hint}"
+
+
+def _registered(registry, name):
+    if not isinstance(name, str):
+        return None
+    return registry._obj_map.get(name) or registry._obj_map.get(f'{name}_basicsr')
+
+
+def _check_registered(where, name, registry, problems, kind):
+    """The object ``name`` resolves to in ``registry`` (BasicSR's lookup); a problem when it does not."""
+    obj = _registered(registry, name) if not isinstance(registry, dict) else registry.get(name)
+    if obj is None:
+        known = sorted(registry.keys())
+        if name is None:
+            problems.append(f"{where} is missing.")
+        else:
+            close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+            listed = ', '.join(known[:12]) + (', ...' if len(known) > 12 else '')
+            hint = f"did you mean '{close[0]}'?" if close else f'known: {listed}.'
+            problems.append(f"{where}: no {kind} named '{name}' is registered; {hint}")
+    return obj
+
+
+def _signature_parameters(obj):
+    """Named arguments of a function or class constructor (following ``**kwargs`` into base classes)."""
+    if not inspect.isclass(obj):
+        params = list(inspect.signature(obj).parameters.values())
+        return params, any(p.kind is p.VAR_KEYWORD for p in params)
+    params, open_ended = [], True
+    for cls in obj.__mro__:
+        if not open_ended or cls in (torch.nn.Module, object) or '__init__' not in vars(cls):
+            continue
+        own = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        params += [p for p in own if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        open_ended = any(p.kind is p.VAR_KEYWORD for p in own)
+    return params, open_ended and not issubclass(obj, torch.nn.Module)
+
+
+def _arguments(obj):
+    params, open_ended = _signature_parameters(obj)
+    names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return names - PASSED_BY_CODE, open_ended
+
+
+def _required_arguments(obj):
+    params, _ = _signature_parameters(obj)
+    return {p.name for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            } - PASSED_BY_CODE
+
+
+@functools.lru_cache(maxsize=None)
+def _required_dataset_keys(dataset_cls):
+    """``opt['key']`` read unconditionally in a dataset's ``__init__`` (statements directly in its body)."""
+    if dataset_cls is None:
+        return frozenset()
+    keys = set()
+    for cls in dataset_cls.__mro__:
+        init = vars(cls).get('__init__')
+        if init is None or not cls.__module__.startswith(('basicsr', 'mrr_plugin')):
+            continue
+        try:
+            tree = ast.parse(inspect.getsource(init).strip())
+        except (OSError, SyntaxError):
+            continue
+        keys.update(_unconditional_opt_keys(tree.body[0].body))
+    return frozenset(keys)
+
+
+def _unconditional_opt_keys(nodes):
+    """``opt['key']`` / ``self.opt['key']`` in ``nodes``, not under an if, loop, try or conditional expression."""
+    keys = set()
+    for node in nodes:
+        if isinstance(node, (ast.If, ast.IfExp, ast.BoolOp, ast.For, ast.While, ast.Try, ast.With, ast.Lambda,
+                             ast.comprehension)):
+            continue
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and \
+                isinstance(node.slice.value, str) and _is_opt(node.value):
+            keys.add(node.slice.value)
+        keys |= _unconditional_opt_keys(list(ast.iter_child_nodes(node)))
+    return keys
+
+
+def _is_opt(node):
+    return (isinstance(node, ast.Name) and node.id == 'opt') or (isinstance(node, ast.Attribute) and node.attr == 'opt')
+
+
+@functools.lru_cache(maxsize=None)
+def _read_keys():
+    """(keys, prefixes) that basicsr and mrr_plugin read from option dicts anywhere in their source code."""
+    keys, prefixes = set(FILLED_BY_BASICSR), set()
+    for package_dir in (osp.dirname(basicsr.__file__), osp.dirname(osp.dirname(osp.abspath(__file__)))):
+        for folder, _, files in os.walk(package_dir):
+            for file_name in files:
+                if file_name.endswith('.py'):
+                    with open(osp.join(folder, file_name), encoding='utf-8') as f:
+                        _collect_keys(ast.parse(f.read()), keys, prefixes)
+    return frozenset(keys), tuple(sorted(p for p in prefixes if len(p) >= 4))
+
+
+def _collect_keys(tree, keys, prefixes):
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.iter, (ast.Tuple, ast.List)):
+            keys.update(e.value for e in node.iter.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
+            continue
+        if isinstance(node, ast.Subscript):
+            key = node.slice
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args and \
+                node.func.attr in ('get', 'pop', 'setdefault'):
+            key = node.args[0]
+        elif isinstance(node, ast.Compare) and any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
+            key = node.left
+        else:
+            continue
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            keys.add(key.value)
+        elif isinstance(key, ast.JoinedStr) and key.values and isinstance(key.values[0], ast.Constant):
+            prefixes.add(key.values[0].value)
