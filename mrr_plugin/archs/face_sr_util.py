@@ -15,9 +15,10 @@ from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.utils.checkpoint import checkpoint
 
 from mrr_plugin.archs.arch_util import pil_bicubic_matrix, pil_bicubic_resize, resize_with_matrices
-from mrr_plugin.archs.fast_layers import InstanceNorm2d, NearestUpConv2d
+from mrr_plugin.archs.fast_layers import FewOutputConv2d, InstanceNorm2d, NearestUpConv2d
 
 LEAKY_SLOPE = 0.2
+FEW_OUTPUT_CHANNELS = 3  # attention maps and RGB outputs: FewOutputConv2d
 
 
 class NormLayer(nn.Module):
@@ -43,7 +44,8 @@ class ConvLayer(nn.Module):
     """[nearest x2 if 'up'] -> reflection pad -> conv (stride 2 if 'down') -> [norm] -> [LeakyReLU 0.2].
 
     The conv has a bias only when no normalisation follows it. A 3x3 'up' layer runs the upsampling, padding and
-    conv as one :class:`~mrr_plugin.archs.fast_layers.NearestUpConv2d` on the LR grid (same function and weights).
+    conv as one :class:`~mrr_plugin.archs.fast_layers.NearestUpConv2d` on the LR grid, and a layer with at most
+    three outputs uses :class:`~mrr_plugin.archs.fast_layers.FewOutputConv2d` (same function and weights).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size=3, scale='none', norm_type='none', activate=False):
@@ -57,8 +59,11 @@ class ConvLayer(nn.Module):
             self.conv2d = NearestUpConv2d(in_channels, out_channels, bias=bias)
         else:
             self.reflection_pad = nn.ReflectionPad2d(kernel_size // 2)
-            stride = 2 if scale == 'down' else 1
-            self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, bias=bias)
+            if scale == 'none' and out_channels <= FEW_OUTPUT_CHANNELS:
+                self.conv2d = FewOutputConv2d(in_channels, out_channels, kernel_size, bias=bias)
+            else:
+                stride = 2 if scale == 'down' else 1
+                self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, bias=bias)
         self.norm = NormLayer(out_channels, norm_type)
         self.activate = activate
 

@@ -80,3 +80,61 @@ class NearestUpConv2d(nn.Conv2d):
         kernels = _nearest_up_phase_kernels(weight)
         phases = F.conv2d(_replicate_pad1(x), kernels, None if bias is None else bias.repeat(4))
         return _interleave_phases(phases, self.out_channels)
+
+
+class _ShiftedTapSum(torch.autograd.Function):
+    """``out = sum_ij maps[:, i, j, :, i:i+H', j:j+W']`` accumulated in float32. The backward writes each tap's
+    window of one zero tensor (autograd's slice backward would allocate a whole ``maps``-sized tensor per tap)."""
+
+    @staticmethod
+    def forward(ctx, maps, out_h, out_w):
+        ctx.maps_shape, ctx.maps_dtype = maps.shape, maps.dtype
+        kh, kw = maps.shape[1:3]
+        out = maps[:, 0, 0, :, :out_h, :out_w].float()
+        for i in range(kh):
+            for j in range(kw):
+                if i or j:
+                    out += maps[:, i, j, :, i:i + out_h, j:j + out_w]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        kh, kw = ctx.maps_shape[1:3]
+        out_h, out_w = grad_out.shape[-2:]
+        grad_maps = grad_out.new_zeros(ctx.maps_shape, dtype=ctx.maps_dtype)
+        for i in range(kh):
+            for j in range(kw):
+                grad_maps[:, i, j, :, i:i + out_h, j:j + out_w] = grad_out
+        return grad_maps, None, None
+
+
+class FewOutputConv2d(nn.Conv2d):
+    """A stride-1, unpadded conv with few output channels (attention maps, the RGB output) as one matmul and k*k
+    shifted sums: ``out = b + sum_ij (W_ij . x)[:, :, i:i+H', j:j+W']``.
+
+    The 1x1 products of all kernel taps (``k*k*C_out`` maps) come from one matmul over the input channels, then each
+    map is added at its tap's offset (in float32, also under autocast). oneDNN's direct kernels run 1- and 3-output
+    convs far below their speed on wide layers; this does the same multiply-adds at matmul speed. Parameters are a
+    plain conv's, so checkpoints and spectral norm work unchanged. Under torch.compile it is a plain conv.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, bias=True):
+        super().__init__(in_channels, out_channels, kernel_size, bias=bias)
+
+    def _conv_forward(self, x, weight, bias):
+        if torch.compiler.is_compiling():  # inductor's own conv lowering is faster than its code for the sums
+            return super()._conv_forward(x, weight, bias)
+        n, c, height, width = x.shape
+        out_channels, _, kh, kw = weight.shape
+        out_h, out_w = height - kh + 1, width - kw + 1
+        taps = weight.permute(2, 3, 0, 1).reshape(kh * kw * out_channels, c)
+        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            pixels = x.permute(0, 2, 3, 1).reshape(n, height * width, c)
+            maps = (pixels @ taps.t()).view(n, height, width, kh, kw, out_channels).permute(0, 3, 4, 5, 1, 2)
+        else:
+            maps = torch.bmm(taps.expand(n, -1, -1), x.reshape(n, c, height * width))  # (taps @ x) copies x
+            maps = maps.view(n, kh, kw, out_channels, height, width)
+        out = _ShiftedTapSum.apply(maps, out_h, out_w)
+        if bias is not None:
+            out = out + bias.float().view(1, -1, 1, 1)
+        return out.to(maps.dtype)

@@ -39,7 +39,7 @@ SCHEDULERS = {
 # arguments the code passes itself: optimizer parameters, the optimizer of a scheduler, the images of a metric
 PASSED_BY_CODE = {'params', 'optimizer', 'attention_factory', 'img', 'img2'}
 # dist_params: the keyword arguments of BasicSR's init_dist for SLURM (the plugin's init_dist takes the same)
-DIST_PARAMS = set(list(inspect.signature(_init_dist_slurm).parameters))
+DIST_PARAMS = set(inspect.signature(_init_dist_slurm).parameters)
 # keys parse_options fills in itself (never expected in a file, harmless if given)
 FILLED_BY_BASICSR = {'phase', 'scale', 'dist', 'rank', 'world_size', 'auto_resume', 'is_train', 'root_path'}
 

@@ -4,7 +4,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mrr_plugin.archs.face_sr_util import ConvLayer, apply_spectral_norm
-from mrr_plugin.archs.fast_layers import InstanceNorm2d, NearestUpConv2d
+from mrr_plugin.archs.fast_layers import FewOutputConv2d, InstanceNorm2d, NearestUpConv2d
 
 
 def relative_difference(ours, reference):
@@ -79,13 +79,53 @@ def test_up_conv_layer_keeps_its_parameters_and_works_with_spectral_norm():
                                                                 mode='reflect')))
 
 
-@pytest.mark.slow
-def test_nearest_up_conv_compiles():
+@pytest.mark.parametrize('kernel_size, out_channels', [(3, 1), (3, 3), (5, 2)])
+@pytest.mark.parametrize('bias', [True, False])
+@pytest.mark.parametrize('memory_format', [torch.contiguous_format, torch.channels_last])
+def test_few_output_conv_is_conv(kernel_size, out_channels, bias, memory_format):
+    """Output and gradients (input, weight, bias) of F.conv2d with the same weights, on a non-square input."""
     torch.manual_seed(0)
-    conv = NearestUpConv2d(4, 3)
+    conv = FewOutputConv2d(6, out_channels, kernel_size, bias=bias)
+    x = torch.randn(2, 6, 9, 12).contiguous(memory_format=memory_format)
+    params = [conv.weight] + ([conv.bias] if bias else [])
+    expected = value_and_grads(F.conv2d, [x, *params])
+    got = value_and_grads(lambda x, weight, bias=None: conv._conv_forward(x, weight, bias), [x, *params])
+    assert got[0].shape == (2, out_channels, 10 - kernel_size, 13 - kernel_size)
+    for a, b in zip(got, expected):
+        assert relative_difference(a, b) < 1e-5
+
+
+def test_few_output_conv_under_bf16_autocast_sums_in_float32():
+    torch.manual_seed(0)
+    conv = FewOutputConv2d(32, 1, 3)
+    x = torch.randn(2, 32, 20, 20)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        ours, theirs = conv(x), F.conv2d(x, conv.weight, conv.bias)
+    assert ours.dtype == theirs.dtype == torch.bfloat16
+    exact = F.conv2d(x, conv.weight, conv.bias)
+    assert relative_difference(ours.float(), exact) <= 2 * relative_difference(theirs.float(), exact) + 1e-3
+
+
+def test_conv_layer_uses_the_few_output_conv_for_maps_and_rgb_only():
+    assert isinstance(ConvLayer(32, 1, 3).conv2d, FewOutputConv2d)  # attention map
+    assert isinstance(ConvLayer(32, 3, 3).conv2d, FewOutputConv2d)  # RGB output
+    assert type(ConvLayer(32, 4, 3).conv2d) is nn.Conv2d
+    assert type(ConvLayer(32, 1, 3, 'down').conv2d) is nn.Conv2d
+    layer = ConvLayer(8, 1, 3)
+    apply_spectral_norm(layer)
+    assert set(layer.state_dict()) == {'conv2d.bias', 'conv2d.weight_orig', 'conv2d.weight_u', 'conv2d.weight_v'}
+    x = torch.randn(1, 8, 7, 7)
+    expected = F.conv2d(F.pad(x, (1, 1, 1, 1), mode='reflect'), layer.conv2d.weight, layer.conv2d.bias)
+    torch.testing.assert_close(layer.eval()(x), expected)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('conv', [NearestUpConv2d(4, 3), FewOutputConv2d(4, 1, 3)], ids=['nearest_up', 'few_output'])
+def test_fast_convs_compile(conv):
+    torch.manual_seed(0)
     x = torch.randn(2, 4, 6, 6, requires_grad=True)
     expected = value_and_grads(conv, [x])
-    compiled = torch.compile(conv, fullgraph=True)  # no graph break
+    compiled = torch.compile(conv, fullgraph=True)  # no graph break (FewOutputConv2d: a plain conv when compiled)
     got = value_and_grads(compiled, [x])
     for a, b in zip(got, expected):
         assert relative_difference(a, b) < 1e-5
