@@ -171,6 +171,30 @@ def tiny_training_options(path, lmdbs, name, total_iter, model_type='FaceSRModel
     return write_options(path, opt)
 
 
+def sparnethd_options(path, lmdbs, name, total_iter, vgg_weights, model_type='SPARNetHDModel', workers=1):
+    """SPARNetHD's recipe at 128x128 and reduced width: degraded-LR dataset, 3-scale D, FM, checkpointed body."""
+    import yaml
+    degradation = {'type': 'FaceDegradationDataset', 'gt_size': 128, 'down_size': [16, 64]}
+    layer_weights = {k: 1.0 for k in ('relu1_2', 'relu2_2', 'relu3_4', 'relu4_4', 'conv5_4')}
+    tiny_training_options(
+        path, lmdbs, name, total_iter, model_type=model_type, dataset_type='FaceDegradationDataset', workers=workers,
+        network_g={'type': 'SPARNet', 'upscale': 1, 'in_size': 128, 'min_ch': 8, 'max_ch': 16, 'min_feat_size': 32,
+                   'res_depth': 1, 'mid_channels': 8, 'norm_type': 'in', 'spectral_norm': True,
+                   'checkpoint_blocks': 'all'},
+        train_extra={'ema_decay': 0.999, 'optim_d': {'type': 'Adam', 'lr': 4e-4, 'betas': [0.5, 0.99]},
+                     'perceptual_opt': {'type': 'FacePerceptualLoss', 'vgg_weights_path': vgg_weights,
+                                        'layer_weights': layer_weights, 'resize_to': None},
+                     'gan_opt': {'type': 'GANLoss', 'gan_type': 'hinge', 'loss_weight': 1.0},
+                     'fm_opt': {'type': 'FeatureMatchingLoss', 'loss_weight': 10.0}},
+        top_extra={'scale': 1, 'network_d': {'type': 'MultiScalePatchDiscriminator', 'num_feat': 8, 'max_feat': 16}})
+    with open(path) as f:
+        opt = yaml.safe_load(f)
+    opt['datasets']['train'].update(degradation)
+    opt['datasets']['val'] = {'name': 'dev_val', 'dataroot_gt': lmdbs['val_hr'], 'io_backend': {'type': 'lmdb'},
+                              **degradation}
+    return write_options(path, opt)
+
+
 def degradation_gan_options(path, lmdbs, real_lr_folder, name, total_iter, stages='joint', pretrain_h2l=None):
     """A few-iteration CPU DegradationGAN option file: dev HR faces vs. real LR faces, a small MRRNet as L2H."""
     unpaired = {'type': 'UnpairedFaceDataset', 'dataroot_hr': lmdbs['train_hr'], 'io_backend_hr': {'type': 'lmdb'},

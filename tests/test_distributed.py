@@ -1,4 +1,5 @@
-"""Two-process DDP on CPU (gloo) through torchrun and BasicSR's real pipeline: MRRNet, MRRGAN, degradation GANs."""
+"""Two-process DDP on CPU (gloo) through torchrun and BasicSR's real pipeline: MRRNet, MRRGAN, SPARNetHD and the
+degradation GANs."""
 import glob
 import os
 import subprocess
@@ -7,7 +8,8 @@ import sys
 import pytest
 import torch
 
-from tests.conftest import PROJECT_ROOT, degradation_gan_options, gan_training_extras, python_env, tiny_training_options
+from tests.conftest import (PROJECT_ROOT, degradation_gan_options, gan_training_extras, python_env, sparnethd_options,
+                            tiny_training_options)
 
 pytestmark = pytest.mark.slow
 HELPER = os.path.join(PROJECT_ROOT, 'tests', 'helpers', 'ddp_recording_train.py')
@@ -120,3 +122,18 @@ def test_two_process_degradation_gan(dev_lmdbs, wider_faces, tmp_path):
     assert set(weights) == {'g', 'h2l', 'd_lr', 'd_hr'}
     rank0_log = open(glob.glob(str(root / 'experiments' / 'ddp_dg' / 'train_*.log'))[0]).read()
     assert 'World size (gpu number): 2' in rank0_log and 'l_h2l_gan' in rank0_log
+
+
+def test_two_process_sparnethd(dev_lmdbs, random_vgg19_weights, tmp_path):
+    """SPARNetHD under DDP: spectral-norm G and 3-scale D with gradient checkpointing stay identical on both ranks."""
+    root, record = tmp_path / 'project', tmp_path / 'record'
+    root.mkdir()
+    record.mkdir()
+    options = sparnethd_options(tmp_path / 'hd.yml', dev_lmdbs, 'ddp_hd', 2, random_vgg19_weights,
+                                model_type='RecordingSPARNetHDModel', workers=0)
+    log = torchrun(root, record, options)
+    assert 'Disable distributed' not in log
+    weights = assert_same_weights(record, 2)
+    assert set(weights) == {'g', 'd'} and 'encoder.1.conv1.conv2d.weight_u' in weights['g']
+    rank0_log = open(glob.glob(str(root / 'experiments' / 'ddp_hd' / 'train_*.log'))[0]).read()
+    assert 'World size (gpu number): 2' in rank0_log and 'l_g_fm' in rank0_log

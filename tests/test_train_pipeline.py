@@ -5,10 +5,10 @@ import sys
 
 import pytest
 import torch
-import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.conftest import degradation_gan_options, gan_training_extras, python_env, tiny_training_options
+from tests.conftest import (degradation_gan_options, gan_training_extras, python_env, sparnethd_options,
+                            tiny_training_options)
 
 pytestmark = pytest.mark.slow
 
@@ -90,34 +90,13 @@ def test_gan_and_sparnet_recipes_save_and_resume(model, dev_lmdbs, random_vgg19_
 
 
 def test_sparnethd_reduced_width_trains_saves_and_resumes(dev_lmdbs, random_vgg19_weights, tmp_path):
-    """SPARNetHD's recipe at 128x128 and reduced width: degraded-LR dataset, 3-scale D, FM, checkpointed body."""
-    degradation = {'type': 'FaceDegradationDataset', 'gt_size': 128, 'down_size': [16, 64]}
-    layer_weights = {k: 1.0 for k in ('relu1_2', 'relu2_2', 'relu3_4', 'relu4_4', 'conv5_4')}
-    kwargs = dict(
-        model_type='SPARNetHDModel', dataset_type='FaceDegradationDataset',
-        network_g={'type': 'SPARNet', 'upscale': 1, 'in_size': 128, 'min_ch': 8, 'max_ch': 16, 'min_feat_size': 32,
-                   'res_depth': 1, 'mid_channels': 8, 'norm_type': 'in', 'spectral_norm': True,
-                   'checkpoint_blocks': 'all'},
-        train_extra={'ema_decay': 0.999, 'optim_d': {'type': 'Adam', 'lr': 4e-4, 'betas': [0.5, 0.99]},
-                     'perceptual_opt': {'type': 'FacePerceptualLoss', 'vgg_weights_path': random_vgg19_weights,
-                                        'layer_weights': layer_weights, 'resize_to': None},
-                     'gan_opt': {'type': 'GANLoss', 'gan_type': 'hinge', 'loss_weight': 1.0},
-                     'fm_opt': {'type': 'FeatureMatchingLoss', 'loss_weight': 10.0}},
-        top_extra={'scale': 1, 'network_d': {'type': 'MultiScalePatchDiscriminator', 'num_feat': 8, 'max_feat': 16}})
+    """SPARNetHD (reduced width) trains with feature matching, saves EMA weights with spectral norm, resumes."""
     root = tmp_path / 'project'
     root.mkdir()
     name = 'SPARNetHD_pipeline_test'
 
     def options(total_iter):
-        path = write_options(tmp_path, dev_lmdbs, total_iter, name=name, **kwargs)
-        with open(path) as f:
-            opt = yaml.safe_load(f)
-        opt['datasets']['train'].update(degradation)
-        opt['datasets']['val'] = {'name': 'dev_val', 'dataroot_gt': dev_lmdbs['val_hr'], 'io_backend': {'type': 'lmdb'},
-                                  **degradation}
-        with open(path, 'w') as f:
-            yaml.safe_dump(opt, f)
-        return path
+        return sparnethd_options(tmp_path / f'{name}.yml', dev_lmdbs, name, total_iter, random_vgg19_weights)
 
     log = run_train(root, options(2), cwd=tmp_path)
     assert 'l_g_fm' in log and 'Validation dev_val' in log

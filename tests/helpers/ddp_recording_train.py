@@ -16,6 +16,7 @@ from mrr_plugin.data.face_bicubic_dataset import FaceBicubicDataset
 from mrr_plugin.models.degradation_gan_model import DegradationGANModel
 from mrr_plugin.models.face_sr_model import FaceSRModel
 from mrr_plugin.models.mrrgan_model import MRRGANModel
+from mrr_plugin.models.sparnethd_model import SPARNetHDModel
 from mrr_plugin.utils import project_root
 
 RECORD_DIR = os.environ.get('MRR_TEST_RECORD_DIR', '.')
@@ -52,6 +53,11 @@ class RecordingFaceSRModel(WeightRecordingMixin, FaceSRModel):
 
 @MODEL_REGISTRY.register()
 class RecordingMRRGANModel(WeightRecordingMixin, MRRGANModel):
+    pass
+
+
+@MODEL_REGISTRY.register()
+class RecordingSPARNetHDModel(WeightRecordingMixin, SPARNetHDModel):
     pass
 
 
