@@ -90,7 +90,7 @@ class _ShiftedTapSum(torch.autograd.Function):
     def forward(ctx, maps, out_h, out_w):
         ctx.maps_shape, ctx.maps_dtype = maps.shape, maps.dtype
         kh, kw = maps.shape[1:3]
-        out = maps[:, 0, 0, :, :out_h, :out_w].float()
+        out = maps[:, 0, 0, :, :out_h, :out_w].to(torch.float32, copy=True)  # never a view of maps
         for i in range(kh):
             for j in range(kw):
                 if i or j:
