@@ -148,9 +148,14 @@ def write_options(path, opt):
     return str(path)
 
 
-def tiny_training_options(path, lmdbs, name, total_iter, model_type='FaceSRModel', network_g=None,
-                          dataset_type='FaceBicubicDataset', workers=1, batch=2, train_extra=None, top_extra=None):
+def tiny_training_options(path, lmdbs, name, total_iter, **kwargs):
     """Write a few-iteration CPU option file on the dev LMDBs (validation and checkpoints every 2 iterations)."""
+    return write_options(path, tiny_training_dict(lmdbs, name, total_iter, **kwargs))
+
+
+def tiny_training_dict(lmdbs, name, total_iter, model_type='FaceSRModel', network_g=None,
+                       dataset_type='FaceBicubicDataset', workers=1, batch=2, train_extra=None, top_extra=None):
+    """The options of :func:`tiny_training_options`."""
     opt = {
         'name': name, 'model_type': model_type, 'scale': 8, 'num_gpu': 0, 'manual_seed': 0,
         'datasets': {
@@ -168,16 +173,15 @@ def tiny_training_options(path, lmdbs, name, total_iter, model_type='FaceSRModel
         **EVERY_TWO_ITERATIONS,
         **(top_extra or {}),
     }
-    return write_options(path, opt)
+    return opt
 
 
 def sparnethd_options(path, lmdbs, name, total_iter, vgg_weights, model_type='SPARNetHDModel', workers=1):
     """SPARNetHD's recipe at 128x128 and reduced width: degraded-LR dataset, 3-scale D, FM, checkpointed body."""
-    import yaml
     degradation = {'type': 'FaceDegradationDataset', 'gt_size': 128, 'down_size': [16, 64]}
     layer_weights = {k: 1.0 for k in ('relu1_2', 'relu2_2', 'relu3_4', 'relu4_4', 'conv5_4')}
-    tiny_training_options(
-        path, lmdbs, name, total_iter, model_type=model_type, dataset_type='FaceDegradationDataset', workers=workers,
+    opt = tiny_training_dict(
+        lmdbs, name, total_iter, model_type=model_type, dataset_type='FaceDegradationDataset', workers=workers,
         network_g={'type': 'SPARNet', 'upscale': 1, 'in_size': 128, 'min_ch': 8, 'max_ch': 16, 'min_feat_size': 32,
                    'res_depth': 1, 'mid_channels': 8, 'norm_type': 'in', 'spectral_norm': True,
                    'checkpoint_blocks': 'all'},
@@ -187,8 +191,6 @@ def sparnethd_options(path, lmdbs, name, total_iter, vgg_weights, model_type='SP
                      'gan_opt': {'type': 'GANLoss', 'gan_type': 'hinge', 'loss_weight': 1.0},
                      'fm_opt': {'type': 'FeatureMatchingLoss', 'loss_weight': 10.0}},
         top_extra={'scale': 1, 'network_d': {'type': 'MultiScalePatchDiscriminator', 'num_feat': 8, 'max_feat': 16}})
-    with open(path) as f:
-        opt = yaml.safe_load(f)
     opt['datasets']['train'].update(degradation)
     opt['datasets']['val'] = {'name': 'dev_val', 'dataroot_gt': lmdbs['val_hr'], 'io_backend': {'type': 'lmdb'},
                               **degradation}

@@ -75,10 +75,8 @@ class DegradationGANModel(FaceSRMixin, SRModel):
             raise ValueError('Training L2H needs train.l2h_pixel_opt.')
         if self.net_d_hr is not None and 'l2h_gan' not in self.cri:
             raise ValueError('network_d_hr needs train.l2h_gan_opt.')
-        if train_opt.get('compile', False):  # as FaceSRMixin: the trained generators, compiled in place
-            for net, trained in ((self.net_h2l, self.train_h2l), (self.net_l2h, self.train_l2h)):
-                if trained:
-                    self.get_bare_model(net).compile()
+        self.compile_if_asked(*[net for net, trained in ((self.net_h2l, self.train_h2l),
+                                                         (self.net_l2h, self.train_l2h)) if trained])
         if not self.train_h2l:
             self._freeze(self.net_h2l)
         if not self.train_l2h:

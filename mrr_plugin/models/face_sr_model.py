@@ -23,8 +23,13 @@ class FaceSRMixin:
 
     def init_training_settings(self):
         super().init_training_settings()
+        self.compile_if_asked(self.net_g)
+
+    def compile_if_asked(self, *nets):
+        """With ``train.compile: true``, compile ``nets`` in place (the same modules, state dicts, checkpoints)."""
         if self.opt['train'].get('compile', False):
-            self.get_bare_model(self.net_g).compile()
+            for net in nets:
+                self.get_bare_model(net).compile()
 
     def content_losses(self, loss_dict):
         """Sum of the configured pixel and perceptual losses of ``self.output`` vs ``self.gt``, logged in
