@@ -14,12 +14,17 @@ class InstanceNorm2d(nn.InstanceNorm2d):
 
     Both normalise each (sample, channel) plane by its mean and biased variance, then apply the per-channel affine;
     PyTorch's group-norm kernels do it in one pass where ``instance_norm`` reshapes into a batch norm (about 2x
-    faster forward + backward on CPU).
+    faster forward + backward on CPU). Channels-last CPU input is first shifted by a per-plane mean estimate, which
+    keeps the one-pass variance of that kernel as accurate as the default layout's.
     """
 
     def forward(self, x):
         if x.dim() != 4 or self.track_running_stats:
             return super().forward(x)
+        if x.device.type == 'cpu' and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            # PyTorch's channels-last CPU kernel takes the variance as E[x^2] - E[x]^2 in float32 (3 % error at
+            # |mean| = 30 std): subtract a near-mean per-plane shift first (the norm is invariant to it).
+            x = x - x[:, :, ::4, ::4].mean((2, 3), keepdim=True)
         return F.group_norm(x, x.shape[1], self.weight, self.bias, self.eps)
 
 

@@ -17,7 +17,15 @@ class MultiReceptiveFieldFeatures(nn.Module):
     Parallel convs with kernels ``k`` (each ``C -> C / len(kernels)``, bias, reflection padding ``k // 2``) on the
     residual features, concatenated, ReLU, then a non-affine InstanceNorm. Branch ``k`` is stored as
     ``feature_extract_<k>`` like the authors' ``Inception_Module``.
+
+    Branches narrower than ``PAIRED_BELOW`` channels (8 per branch at 128x128 by default) run two at a time: the
+    smaller kernel zero-embedded in the larger one, one conv with twice the outputs on one reflection padding (the
+    inner ``k // 2`` ring of a wider reflection padding is the narrower one). CPU conv kernels fill 16 output
+    channels per vector, so the pair costs what the wider branch alone costs (``tests/test_archs`` checks the
+    function is unchanged; ``scripts/benchmark_speed.py`` measures the net).
     """
+
+    PAIRED_BELOW = 16
 
     def __init__(self, channels, kernel_sizes=(1, 3, 5, 7)):
         super().__init__()
@@ -34,10 +42,22 @@ class MultiReceptiveFieldFeatures(nn.Module):
             self.add_module(f'feature_extract_{k}', nn.Sequential(*layers))
         self.out_channels = branch_channels * len(self.kernel_sizes)
         self.in_norm = InstanceNorm2d(self.out_channels)
+        size = 2 if branch_channels < self.PAIRED_BELOW else 1
+        self.groups = [self.kernel_sizes[i:i + size] for i in range(0, len(self.kernel_sizes), size)]
 
     def forward(self, x):
-        fused = torch.cat([getattr(self, f'feature_extract_{k}')(x) for k in self.kernel_sizes], dim=1)
+        fused = torch.cat([self._branches(x, kernels) for kernels in self.groups], dim=1)
         return self.in_norm(F.relu(fused, inplace=True))  # torch.cat's output is fresh
+
+    def _branches(self, x, kernels):
+        """The outputs of the branches with these kernel sizes, concatenated (one conv for a pair)."""
+        convs = [getattr(self, f'feature_extract_{k}')[-1] for k in kernels]
+        if len(kernels) == 1 or any(conv._forward_pre_hooks for conv in convs):  # e.g. spectral norm
+            return torch.cat([getattr(self, f'feature_extract_{k}')(x) for k in kernels], dim=1)
+        size = max(kernels)
+        weight = torch.cat([F.pad(conv.weight, ((size - k) // 2, ) * 4) for conv, k in zip(convs, kernels)])
+        padded = F.pad(x, (size // 2, ) * 4, mode='reflect') if size > 1 else x
+        return F.conv2d(padded, weight, torch.cat([conv.bias for conv in convs]))
 
 
 class MRRSpatialAttention(nn.Module):

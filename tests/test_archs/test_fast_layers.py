@@ -36,6 +36,17 @@ def test_instance_norm_as_group_norm_is_instance_norm(affine):
         assert relative_difference(got.grad, expected.grad) < 1e-5
 
 
+@pytest.mark.parametrize('mean', [0.0, 30.0])
+def test_instance_norm_is_accurate_on_channels_last_planes_with_a_large_mean(mean):
+    torch.manual_seed(0)
+    norm = InstanceNorm2d(32, affine=True)
+    x = torch.randn(2, 32, 64, 64) + mean * torch.randn(1, 32, 1, 1)
+    exact = nn.functional.instance_norm(x.double(), weight=norm.weight.double(), bias=norm.bias.double())
+    for memory_format in (torch.contiguous_format, torch.channels_last):
+        got = norm(x.contiguous(memory_format=memory_format))
+        assert (got - exact).abs().max() < 1e-4  # torch 2.14's channels-last group norm alone: 4e-2 at mean 30
+
+
 @pytest.mark.parametrize('bias', [True, False])
 @pytest.mark.parametrize('memory_format', [torch.contiguous_format, torch.channels_last])
 def test_nearest_up_conv_is_upsample_pad_conv(bias, memory_format):

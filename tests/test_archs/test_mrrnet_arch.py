@@ -2,9 +2,10 @@ import pytest
 import torch
 from basicsr.archs import build_network
 from basicsr.utils.registry import ARCH_REGISTRY
+from torch.nn import functional as F
 
 from mrr_plugin.archs.arch_util import pil_bicubic_resize
-from mrr_plugin.archs.mrrnet_arch import MRRNet, MRRSpatialAttention
+from mrr_plugin.archs.mrrnet_arch import MRRNet, MRRSpatialAttention, MultiReceptiveFieldFeatures
 from tests.conftest import assert_computes_reference, load_reference, reference_keys, state_shapes
 
 
@@ -112,3 +113,38 @@ def test_range_norm_wraps_the_authors_function_for_lr_input():
     with torch.no_grad():
         expected = (authors(2 * pil_bicubic_resize(lr, 128, quantize=True) - 1) + 1) / 2
         torch.testing.assert_close(ours(lr), expected)
+
+
+def branch_by_branch(inception, x):
+    """The paper's eq. 2-4 literally: every branch module called on its own, concatenated, ReLU, IN."""
+    fused = torch.cat([getattr(inception, f'feature_extract_{k}')(x) for k in inception.kernel_sizes], dim=1)
+    return inception.in_norm(F.relu(fused))
+
+
+@pytest.mark.parametrize('kernels', [(1, 3, 5, 7), (7, 1), (1, 3, 5), (5, )])
+def test_narrow_branches_run_in_pairs_with_the_same_function_and_gradients(kernels):
+    torch.manual_seed(0)
+    inception = MultiReceptiveFieldFeatures(8 * len(kernels), kernels)  # 8 channels per branch: paired
+    assert inception.groups == [kernels[i:i + 2] for i in range(0, len(kernels), 2)]
+    for conv in inception.modules():
+        if isinstance(conv, torch.nn.Conv2d):
+            torch.nn.init.normal_(conv.bias)
+    x = torch.randn(2, 8 * len(kernels), 12, 12, requires_grad=True)
+    ours, reference = inception(x), branch_by_branch(inception, x)
+    torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-5)
+    grad = torch.randn_like(ours)
+    ours_grads = torch.autograd.grad(ours, [x, *inception.parameters()], grad)
+    reference_grads = torch.autograd.grad(reference, [x, *inception.parameters()], grad)
+    for a, b in zip(ours_grads, reference_grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_wide_branches_and_hooked_convs_run_one_by_one():
+    assert MultiReceptiveFieldFeatures(64, (1, 3, 5, 7)).groups == [(1, ), (3, ), (5, ), (7, )]  # 16 per branch
+    inception = MultiReceptiveFieldFeatures(32, (1, 3, 5, 7))
+    convs = [conv for conv in inception.modules() if isinstance(conv, torch.nn.Conv2d)]
+    for conv in convs:
+        torch.nn.utils.spectral_norm(conv)  # its weight is computed by a pre-hook: the module must be called
+    vectors = [conv.weight_u.clone() for conv in convs]
+    inception(torch.randn(1, 32, 8, 8))
+    assert all(not torch.equal(conv.weight_u, u) for conv, u in zip(convs, vectors))  # every hook ran
