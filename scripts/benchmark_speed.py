@@ -9,7 +9,9 @@
 For every arch: forward latency (batch 1), forward throughput (batch 8), training-step throughput (forward +
 backward + Adam, batch 8, 128x128 output), peak memory (CUDA: allocator peak; CPU: process peak RSS growth), GMACs
 and achieved GFLOP/s, each the median of --runs after warm-up. Speed options: channels_last, torch.compile
-(inductor; and with weight freezing + max-autotune for inference) and bf16 autocast, for inference and training.
+(inductor; and with weight freezing + max-autotune for inference) and bf16 autocast, for inference and training;
+'whole-batch blocks' turns off the chunked inference of the full-size blocks (FaceSRSkeleton's inference_chunk)
+to show what it buys.
 --authors-code adds the authors' fp32 eager network (from their checkout, same weights) and each option's speed-up
 over it, timed alternately call by call (median of the per-pair ratios: load on the machine slows both). Each
 option's outputs are compared with the plain run (stated tolerance, PASS/FAIL); for bf16 the PSNR change on real
@@ -29,6 +31,7 @@ import numpy as np
 import torch
 from basicsr.archs import build_network
 
+from mrr_plugin.archs.face_sr_util import FaceSRSkeleton
 from mrr_plugin.evaluation.profiling import (count_parameters, gmacs_per_image, median_seconds, paired_seconds,
                                              peak_memory_mb)
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic, psnr_ssim_dic_batch
@@ -42,6 +45,7 @@ ARCHS = {
 # option -> (description, max |output - plain| allowed relative to max |plain|)
 OPTIONS = {
     'fp32 eager': ('plain', 0.0),
+    'whole-batch blocks': ('inference_chunk: 0, the full-size blocks on all 8 faces at once (MRRNet, SPARNet)', 1e-5),
     'channels_last': ('torch.channels_last memory format', 1e-4),
     'compile': ('torch.compile, inductor', 1e-3),
     'compile (freezing)': ('torch.compile; inference: inductor weight freezing + max-autotune', 1e-3),
@@ -52,6 +56,8 @@ DEV_FACES = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), os.pardir,
 
 
 def prepare(network_opt, option, checkpoint, device):
+    if option == 'whole-batch blocks':
+        network_opt = {**network_opt, 'inference_chunk': 0}
     network = build_network(network_opt).to(device)
     if checkpoint and network_opt['type'] == 'MRRNet':
         network.load_state_dict(torch.load(checkpoint, map_location='cpu', weights_only=True)['params'])
@@ -214,6 +220,8 @@ def benchmark_archs(args, device):
         print('|' + '---|' * 13)
         plain = None
         for option in args.options:
+            if option == 'whole-batch blocks' and not isinstance(probe, FaceSRSkeleton):
+                continue  # only the face-SR skeleton chunks its full-size blocks
             try:
                 result = measure(network_opt, option, args, device, reference_lr, authors)
             except Exception as error:  # an option this torch build or device cannot run

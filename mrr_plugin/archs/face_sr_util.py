@@ -127,6 +127,10 @@ class FaceSRSkeleton(nn.Module):
         checkpoint_blocks (str): Gradient checkpointing while training: 'none' (default), 'body' (the body
             blocks) or 'all' (every residual block): their activations are recomputed in the backward pass (less
             memory, same gradients, more time; scripts/benchmark_memory.py measures it).
+        inference_chunk (int): On CPU in eval-mode inference, the two residual blocks working at the HR size run
+            this many samples at a time (0: the whole batch). Their activations (16-32 MiB each for 8 faces at
+            128x128) then stay cache-sized instead of being fresh page-faulted allocations; every layer is
+            per-sample there, so the outputs are the same (scripts/benchmark_speed.py measures the gain).
     """
 
     def __init__(self,
@@ -141,9 +145,11 @@ class FaceSRSkeleton(nn.Module):
                  range_norm=False,
                  bottleneck_size=4,
                  spectral_norm=False,
-                 checkpoint_blocks='none'):
+                 checkpoint_blocks='none',
+                 inference_chunk=2):
         super().__init__()
         self.upscale = upscale
+        self.inference_chunk = inference_chunk
         self.range_norm = range_norm
         if checkpoint_blocks not in ('none', 'body', 'all'):
             raise ValueError(f"checkpoint_blocks must be 'none', 'body' or 'all', got {checkpoint_blocks!r}.")
@@ -201,22 +207,31 @@ class FaceSRSkeleton(nn.Module):
             x = self.upsample(x)
         if self.range_norm:
             x = x * 2 - 1
-        if self.checkpoint_blocks == 'none' or not torch.is_grad_enabled():
-            out = self.out_conv(self.decoder(self.res_layers(self.encoder(x))))
-        else:
-            out = self.out_conv(self._checkpointed_blocks(x))
-        return (out + 1) / 2 if self.range_norm else out
-
-    def _checkpointed_blocks(self, x):
-        """Encoder, body and decoder with the residual blocks chosen by ``checkpoint_blocks`` recomputed in backward."""
         x = self.encoder[0](x)  # the head conv
-        body = set(map(id, self.res_layers))
+        recomputed = self._recomputed_blocks() if torch.is_grad_enabled() else set()
+        chunked = self._chunked_blocks(x)
         for block in [*self.encoder[1:], *self.res_layers, *self.decoder]:
-            if self.checkpoint_blocks == 'all' or id(block) in body:
+            if block in recomputed:
                 x = checkpoint(_RecomputeOnce(block), x, use_reentrant=False)
+            elif block in chunked:
+                x = run_in_chunks(block, x, self.inference_chunk)
             else:
                 x = block(x)
-        return x
+        out = self.out_conv(x)
+        return (out + 1) / 2 if self.range_norm else out
+
+    def _recomputed_blocks(self):
+        """The residual blocks ``checkpoint_blocks`` asks to recompute in the backward pass."""
+        if self.checkpoint_blocks == 'none':
+            return set()
+        body = set(self.res_layers)
+        return body if self.checkpoint_blocks == 'body' else body | set(self.encoder[1:]) | set(self.decoder)
+
+    def _chunked_blocks(self, x):
+        """The blocks at the HR size when ``inference_chunk`` applies to this forward (see the class docstring)."""
+        applies = (0 < self.inference_chunk < x.shape[0] and x.device.type == 'cpu' and not self.training
+                   and not torch.is_grad_enabled() and not torch.compiler.is_compiling())
+        return {self.encoder[1], self.decoder[-1]} if applies and len(self.decoder) else set()
 
     def attention_maps(self):
         """``{block name: last spatial attention map (N, 1 or C, H, W)}`` of the most recent forward."""
@@ -235,6 +250,20 @@ def init_weights(module, std=0.02):
     elif isinstance(module, nn.BatchNorm2d):
         nn.init.normal_(module.weight, 1.0, std)
         nn.init.zeros_(module.bias)
+
+
+def run_in_chunks(module, x, size):
+    """``module(x)`` computed on ``size`` samples at a time, for modules that treat samples independently; the
+    ``last_map`` of every attention branch inside is re-joined to cover the whole batch."""
+    outputs, maps = [], {}
+    for part in x.split(size):
+        outputs.append(module(part))
+        for submodule in module.modules():
+            if getattr(submodule, 'last_map', None) is not None:
+                maps.setdefault(submodule, []).append(submodule.last_map)
+    for submodule, parts in maps.items():
+        submodule.last_map = torch.cat(parts)
+    return torch.cat(outputs)
 
 
 class _RecomputeOnce:

@@ -148,3 +148,32 @@ def test_wide_branches_and_hooked_convs_run_one_by_one():
     vectors = [conv.weight_u.clone() for conv in convs]
     inception(torch.randn(1, 32, 8, 8))
     assert all(not torch.equal(conv.weight_u, u) for conv, u in zip(convs, vectors))  # every hook ran
+
+
+@pytest.mark.parametrize('arch', ['MRRNet', 'SPARNet'])
+def test_inference_runs_the_full_size_blocks_in_chunks_with_the_same_outputs_and_maps(arch):
+    torch.manual_seed(0)
+    chunked = build_network({'type': arch}).eval()  # inference_chunk: 2 by default
+    whole = build_network({'type': arch, 'inference_chunk': 0}).eval()
+    whole.load_state_dict(chunked.state_dict())
+    calls = []
+    for block in (chunked.encoder[1], chunked.decoder[-1], chunked.res_layers[0]):
+        block.register_forward_pre_hook(lambda module, inputs: calls.append((module, inputs[0].shape[0])))
+    x = torch.rand(5, 3, 16, 16)
+    with torch.no_grad():
+        ours, reference = chunked(x), whole(x)
+    torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-6)
+    batches = {}
+    for module, size in calls:
+        batches.setdefault(module, []).append(size)
+    assert list(batches.values()) == [[2, 2, 1], [5], [2, 2, 1]]  # encoder[1], body, decoder[-1]
+    ours_maps, reference_maps = chunked.attention_maps(), whole.attention_maps()
+    assert ours_maps.keys() == reference_maps.keys()
+    for name in ours_maps:
+        torch.testing.assert_close(ours_maps[name], reference_maps[name], rtol=1e-5, atol=1e-6)
+
+    calls.clear()
+    chunked(x)  # autograd on: one call per block
+    with torch.no_grad():
+        chunked.train()(x)  # training mode (batch statistics, power iterations): one call per block
+    assert [size for _, size in calls] == [5] * 6
