@@ -3,8 +3,9 @@
     python scripts/benchmark_memory.py                       # the paper's 512x512 SPARNetHD (85.8 M parameters)
     python scripts/benchmark_memory.py --size 128 --max-ch 64 --runs 1   # a quick look
 
-One step = forward + L1 backward of G at ``--batch`` (default 1) on ``--size`` inputs. Peak memory is the CUDA
-allocator peak on GPUs, the growth of the process's peak RSS on CPU (a rough but honest figure). Gradients of the
+One step = forward + L1 backward of G at ``--batch`` (default 1) on ``--size`` inputs. Peak memory is the most the
+step allocates on top of what it starts with: the CUDA allocator peak on GPUs, the peak of live tensor bytes from
+the profiler's allocation events on CPU. Gradients of the
 checkpointing modes ('body': the 9 body blocks; 'all': every residual block) are compared with the plain run
 (they must be identical). The machine is noisy: read the ratios, measured in one run.
 """

@@ -7,11 +7,12 @@
     python scripts/benchmark_speed.py --archs MRRNet --authors-code MRRNet=../MRRNet   # + the authors' own code
 
 For every arch: forward latency (batch 1), forward throughput (batch 8), training-step throughput (forward +
-backward + Adam, batch 8, 128x128 output), peak memory (CUDA: allocator peak; CPU: process peak RSS growth), GMACs
-and achieved GFLOP/s, each the median of --runs after warm-up. Speed options: channels_last, torch.compile
+backward + Adam, batch 8, 128x128 output), peak memory (the most a training step allocates on top of what it
+starts with: CUDA allocator peak; CPU: live tensor bytes from the profiler's allocation events), GMACs and achieved
+GFLOP/s, each the median of --runs after warm-up. Speed options: channels_last, torch.compile
 (inductor; and with weight freezing + max-autotune for inference) and bf16 autocast, for inference and training;
-'whole-batch blocks' turns off the chunked inference of the full-size blocks (FaceSRSkeleton's inference_chunk)
-to show what it buys.
+'whole-batch blocks' and 'unpaired branches' switch off the chunked inference of the full-size blocks
+(FaceSRSkeleton's inference_chunk) and the paired narrow attention branches, to show what each buys.
 --authors-code adds the authors' fp32 eager network (from their checkout, same weights) and each option's speed-up
 over it, timed alternately call by call (median of the per-pair ratios: load on the machine slows both). Each
 option's outputs are compared with the plain run (stated tolerance, PASS/FAIL); for bf16 the PSNR change on real
@@ -23,6 +24,7 @@ import contextlib
 import os
 import os.path as osp
 import sys
+from unittest import mock
 
 import mrr_plugin  # noqa: F401  (patches basicsr: must come before any basicsr import)
 
@@ -32,6 +34,7 @@ import torch
 from basicsr.archs import build_network
 
 from mrr_plugin.archs.face_sr_util import FaceSRSkeleton
+from mrr_plugin.archs.mrrnet_arch import MultiReceptiveFieldFeatures
 from mrr_plugin.evaluation.profiling import (count_parameters, gmacs_per_image, median_seconds, paired_seconds,
                                              peak_memory_mb)
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic, psnr_ssim_dic_batch
@@ -46,6 +49,7 @@ ARCHS = {
 OPTIONS = {
     'fp32 eager': ('plain', 0.0),
     'whole-batch blocks': ('inference_chunk: 0, the full-size blocks on all 8 faces at once (MRRNet, SPARNet)', 1e-5),
+    'unpaired branches': ('every MRR attention branch its own conv, also the narrow ones (MRRNet)', 1e-5),
     'channels_last': ('torch.channels_last memory format', 1e-4),
     'compile': ('torch.compile, inductor', 1e-3),
     'compile (freezing)': ('torch.compile; inference: inductor weight freezing + max-autotune', 1e-3),
@@ -55,10 +59,19 @@ OPTIONS = {
 DEV_FACES = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), os.pardir, 'shared', 'data', 'celeba_dic_dev')
 
 
+# options that switch off one of our always-on changes, and the networks that have it
+SWITCHES = {
+    'whole-batch blocks': lambda network: isinstance(network, FaceSRSkeleton),
+    'unpaired branches': lambda network: any(isinstance(m, MultiReceptiveFieldFeatures) for m in network.modules()),
+}
+
+
 def prepare(network_opt, option, checkpoint, device):
     if option == 'whole-batch blocks':
         network_opt = {**network_opt, 'inference_chunk': 0}
-    network = build_network(network_opt).to(device)
+    paired_below = 0 if option == 'unpaired branches' else MultiReceptiveFieldFeatures.PAIRED_BELOW
+    with mock.patch.object(MultiReceptiveFieldFeatures, 'PAIRED_BELOW', paired_below):
+        network = build_network(network_opt).to(device)
     if checkpoint and network_opt['type'] == 'MRRNet':
         network.load_state_dict(torch.load(checkpoint, map_location='cpu', weights_only=True)['params'])
     if 'channels_last' in option:
@@ -220,8 +233,8 @@ def benchmark_archs(args, device):
         print('|' + '---|' * 13)
         plain = None
         for option in args.options:
-            if option == 'whole-batch blocks' and not isinstance(probe, FaceSRSkeleton):
-                continue  # only the face-SR skeleton chunks its full-size blocks
+            if option in SWITCHES and not SWITCHES[option](probe):
+                continue  # this network does not have what the option switches off
             try:
                 result = measure(network_opt, option, args, device, reference_lr, authors)
             except Exception as error:  # an option this torch build or device cannot run

@@ -51,9 +51,12 @@ class MultiReceptiveFieldFeatures(nn.Module):
 
     def _branches(self, x, kernels):
         """The outputs of the branches with these kernel sizes, concatenated (one conv for a pair)."""
-        convs = [getattr(self, f'feature_extract_{k}')[-1] for k in kernels]
-        if len(kernels) == 1 or any(conv._forward_pre_hooks for conv in convs):  # e.g. spectral norm
-            return torch.cat([getattr(self, f'feature_extract_{k}')(x) for k in kernels], dim=1)
+        branches = [getattr(self, f'feature_extract_{k}') for k in kernels]
+        if len(branches) == 1:
+            return branches[0](x)
+        convs = [branch[-1] for branch in branches]
+        if any(conv._forward_pre_hooks for conv in convs):  # e.g. spectral norm computes the weight in a hook
+            return torch.cat([branch(x) for branch in branches], dim=1)
         size = max(kernels)
         weight = torch.cat([F.pad(conv.weight, ((size - k) // 2, ) * 4) for conv, k in zip(convs, kernels)])
         padded = F.pad(x, (size // 2, ) * 4, mode='reflect') if size > 1 else x

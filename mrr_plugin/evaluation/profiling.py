@@ -56,18 +56,31 @@ def measure_speed(super_resolve, lr_size=16, batch=8, runs=5, device='cpu'):
 
 
 def peak_memory_mb(function, device):
-    """Peak memory of one call: CUDA allocator peak, or the growth of this process's peak RSS (VmHWM) on CPU."""
+    """Peak memory a call of ``function`` adds to what was allocated when it started (MiB): the CUDA allocator's
+    peak, or on CPU the peak of live tensor bytes from the profiler's allocation events (the process RSS would not
+    show memory the allocator reuses). On CPU ``function`` runs twice and the second call is measured, so that the
+    blocks it frees (e.g. last step's gradients) were allocated under the profiler and are subtracted."""
     if device.type == 'cuda':
+        before = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
         function()
-        return torch.cuda.max_memory_allocated() / 2**20
-    with open('/proc/self/clear_refs', 'w') as f:  # resets VmHWM to the current RSS (Linux)
-        f.write('5')
-    before = _rss_kb('VmRSS')
-    function()
-    return (_rss_kb('VmHWM') - before) / 1024
-
-
-def _rss_kb(field):
-    with open('/proc/self/status') as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field))
+        return (torch.cuda.max_memory_allocated() - before) / 2**20
+    from torch.profiler import ProfilerActivity, profile, record_function
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as profiler:
+        function()
+        with record_function('measured call'):
+            function()
+    events = profiler.profiler.kineto_results.events()
+    measured = next(event for event in events if event.name() == 'measured call')
+    allocations = sorted((event.start_ns(), event.nbytes()) for event in events
+                         if event.name() == '[memory]' and event.device_type() == torch.autograd.DeviceType.CPU)
+    live = start = peak = 0
+    for time_ns, change in allocations:  # bytes allocated (> 0) or freed (< 0), in time order
+        if time_ns > measured.end_ns():
+            break
+        live += change
+        if time_ns < measured.start_ns():
+            start = peak = live
+        else:
+            peak = max(peak, live)
+    return (peak - start) / 2**20
