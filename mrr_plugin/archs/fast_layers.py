@@ -9,6 +9,11 @@ from torch import nn
 from torch.nn import functional as F
 
 
+def _is_channels_last(x):
+    """``x`` is laid out channels-last (and not also plain contiguous, as tensors with one channel or pixel are)."""
+    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+
+
 class InstanceNorm2d(nn.InstanceNorm2d):
     """``nn.InstanceNorm2d`` (no running statistics) evaluated as group norm with one channel per group.
 
@@ -21,7 +26,7 @@ class InstanceNorm2d(nn.InstanceNorm2d):
     def forward(self, x):
         if x.dim() != 4 or self.track_running_stats:
             return super().forward(x)
-        if x.device.type == 'cpu' and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        if x.device.type == 'cpu' and _is_channels_last(x):
             # PyTorch's channels-last CPU kernel takes the variance as E[x^2] - E[x]^2 in float32 (3 % error at
             # |mean| = 30 std): subtract a near-mean per-plane shift first (the norm is invariant to it).
             x = x - x[:, :, ::4, ::4].mean((2, 3), keepdim=True)
@@ -40,7 +45,7 @@ def _interleave_phases(y, out_channels):
     phases = torch.as_strided(y, (n, out_channels, height - 1, 2, width - 1, 2),
                               (sn, sc, sh, 2 * out_channels * sc + sh, sw, out_channels * sc + sw))
     size = (n, out_channels, 2 * height - 2, 2 * width - 2)
-    if y.is_contiguous(memory_format=torch.channels_last) and not y.is_contiguous():
+    if _is_channels_last(y):
         return phases.permute(0, 2, 3, 4, 5, 1).reshape(n, size[2], size[3], out_channels).permute(0, 3, 1, 2)
     return phases.reshape(size)
 
@@ -133,7 +138,7 @@ class FewOutputConv2d(nn.Conv2d):
         out_channels, _, kh, kw = weight.shape
         out_h, out_w = height - kh + 1, width - kw + 1
         taps = weight.permute(2, 3, 0, 1).reshape(kh * kw * out_channels, c)
-        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        if _is_channels_last(x):
             pixels = x.permute(0, 2, 3, 1).reshape(n, height * width, c)
             maps = (pixels @ taps.t()).view(n, height, width, kh, kw, out_channels).permute(0, 3, 4, 5, 1, 2)
         else:
