@@ -35,6 +35,7 @@ from basicsr.archs import build_network
 
 from mrr_plugin.archs.face_sr_util import FaceSRSkeleton
 from mrr_plugin.archs.mrrnet_arch import MultiReceptiveFieldFeatures
+from mrr_plugin.evaluation.authors_code import AUTHORS_CLASSES, authors_network
 from mrr_plugin.evaluation.profiling import (count_parameters, gmacs_per_image, median_seconds, paired_seconds,
                                              peak_memory_mb)
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic, psnr_ssim_dic_batch
@@ -140,23 +141,6 @@ def measure(network_opt, option, args, device, reference_lr, authors=None):
             'authors_train_seconds': authors_train_seconds}
 
 
-# --authors-code ARCH=DIR: the authors' generator class inside their checkout (module, class)
-AUTHORS_CLASSES = {'MRRNet': ('models.MRRNet', 'MRRNet'), 'SPARNet': ('models.sparnet', 'SPARNet')}
-
-
-def authors_network(name, folder):
-    """The authors' generator from their own checkout (github.com/SYLan2019/MRRNet, chaofengc/Face-SPARNet)."""
-    import importlib
-    module_name, class_name = AUTHORS_CLASSES[name]
-    for loaded in [m for m in sys.modules if m == 'models' or m.startswith(('models.', 'utils'))]:
-        del sys.modules[loaded]  # both checkouts call their package 'models'
-    sys.path.insert(0, osp.abspath(folder))
-    try:
-        return getattr(importlib.import_module(module_name), class_name)()
-    finally:
-        sys.path.pop(0)
-
-
 def authors_runner(name, folder, args, device, reference_lr):
     """The authors' code, fp32 eager, on the same weights and the same work as ``measure``: their network takes
     the LR face bicubic-upsampled to 128x128 in [-1, 1] (their data pipeline upsamples, outside the timing).
@@ -165,7 +149,7 @@ def authors_runner(name, folder, args, device, reference_lr):
     of our options, their batch-1 latency and the largest output difference to ours on ``reference_lr``.
     """
     torch.manual_seed(0)
-    ours = build_network({**ARCHS[name], 'range_norm': True}).to(device).eval()
+    ours = build_network(ARCHS[name]).to(device).eval()  # range_norm (default): the authors' [-1, 1] body
     theirs = authors_network(name, folder).to(device)
     theirs.load_state_dict(ours.state_dict(), strict=True)
     theirs.eval()

@@ -108,9 +108,10 @@ class FaceSRSkeleton(nn.Module):
     """Head conv -> down blocks -> body blocks -> up blocks -> tail conv (no global skip, no output activation).
 
     The network takes the LR face in [0, 1] and, for ``upscale > 1``, bicubic-upsamples it inside exactly as PIL
-    does on 8-bit images (what the authors fed their nets); ``upscale: 1`` accepts a pre-upsampled input. With
-    ``range_norm=True`` the body runs in [-1, 1] as the authors trained, so that
-    ``ours(lr) == (ref(2 * bicubic_up(lr) - 1) + 1) / 2`` and their checkpoints give identical outputs.
+    does on 8-bit images (what the authors fed their nets); ``upscale: 1`` accepts a pre-upsampled input. The
+    body runs in [-1, 1] as the authors trained it (``range_norm``, default on), so that
+    ``ours(lr) == (ref(2 * bicubic_up(lr) - 1) + 1) / 2`` and their checkpoints give identical outputs; their
+    N(0, 0.02) initialisation then starts the output at mid-grey, as theirs.
 
     Args:
         attention_factory (callable): ``(channels, hourglass_depth) -> nn.Module | None`` for each block.
@@ -120,7 +121,9 @@ class FaceSRSkeleton(nn.Module):
         min_feat_size (int): Spatial size of the body (log2(in_size / min_feat_size) down/up blocks).
         res_depth (int): Body depth parameter of the authors' code (body blocks = res_depth + 3 - down steps).
         norm_type (str): 'in' (MRRNet), 'bn' (SPARNet) or 'none'.
-        range_norm (bool): Run the body on [-1, 1] (authors' convention) while inputs/outputs stay in [0, 1].
+        range_norm (bool): Run the body on [-1, 1] (the authors' ``Normalize(0.5, 0.5)``) while inputs and
+            outputs stay in [0, 1]. Default: True. False runs the body on [0, 1]: the network then starts from a
+            black output and trains clearly slower (README "Training like the authors").
         bottleneck_size (int): Smallest hourglass feature size; sets the per-block hourglass depth.
         spectral_norm (bool): Spectral norm on every conv (SPARNetHD, TIP 2020 section III-C); parameter names
             become ``*.conv2d.weight_orig`` as in the authors' code.
@@ -142,7 +145,7 @@ class FaceSRSkeleton(nn.Module):
                  min_feat_size=16,
                  res_depth=10,
                  norm_type='in',
-                 range_norm=False,
+                 range_norm=True,
                  bottleneck_size=4,
                  spectral_norm=False,
                  checkpoint_blocks='none',

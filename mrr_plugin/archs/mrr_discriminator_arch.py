@@ -15,10 +15,10 @@ class MRRPatchDiscriminator(nn.Module):
     Args:
         num_in_ch (int): Input channels. Default: 3.
         num_feat (int): Width of the first block (``conv_dim``). Default: 32.
-        range_norm (bool): Inputs in [0, 1] are mapped to [-1, 1] first, as the authors' D saw them. Default: False.
+        range_norm (bool): Inputs in [0, 1] are mapped to [-1, 1] first, as the authors' D saw them. Default: True.
     """
 
-    def __init__(self, num_in_ch=3, num_feat=32, range_norm=False):
+    def __init__(self, num_in_ch=3, num_feat=32, range_norm=True):
         super().__init__()
         self.range_norm = range_norm
         widths = [num_in_ch, num_feat, num_feat * 2, num_feat * 4, num_feat * 8]

@@ -48,7 +48,7 @@ class MultiScalePatchDiscriminator(nn.Module):
         num_scales (int): Number of scales. Default: 3.
         norm_type (str): 'in' (default), 'bn' or 'none' for the stride-2 layers.
         spectral_norm (bool): Spectral norm on every conv. Default: True.
-        range_norm (bool): Inputs in [0, 1] are mapped to [-1, 1] first (the authors' range). Default: False.
+        range_norm (bool): Inputs in [0, 1] are mapped to [-1, 1] first (the authors' range). Default: True.
     """
 
     def __init__(self,
@@ -59,7 +59,7 @@ class MultiScalePatchDiscriminator(nn.Module):
                  num_scales=3,
                  norm_type='in',
                  spectral_norm=True,
-                 range_norm=False):
+                 range_norm=True):
         super().__init__()
         self.range_norm = range_norm
         self.scales = nn.ModuleList(

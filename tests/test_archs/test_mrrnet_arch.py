@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from basicsr.archs import build_network
@@ -7,6 +9,7 @@ from torch.nn import functional as F
 from mrr_plugin.archs.arch_util import pil_bicubic_resize
 from mrr_plugin.archs.mrrnet_arch import MRRNet, MRRSpatialAttention, MultiReceptiveFieldFeatures
 from tests.conftest import assert_computes_reference, load_reference, reference_keys, state_shapes
+from tests.helpers.tolerances import assert_close_up_to_float32_reordering, float32_reordering_atol
 
 
 def count_parameters(net):
@@ -99,15 +102,15 @@ def test_state_dict_keys_match_the_authors():
 
 
 def test_computes_the_authors_function():
-    assert_computes_reference(MRRNet(upscale=1), 'mrrnet_g')
+    assert_computes_reference(MRRNet(upscale=1, range_norm=False), 'mrrnet_g')  # their [-1, 1] in/out
 
 
 def test_range_norm_wraps_the_authors_function_for_lr_input():
     """ours(lr in [0,1]) == (ref(2 * bicubic_up(lr) - 1) + 1) / 2 with the authors' weights."""
     ref = load_reference('mrrnet_g')
-    authors = MRRNet(upscale=1).eval()
+    authors = MRRNet(upscale=1, range_norm=False).eval()
     authors.load_state_dict(ref['state_dict'])
-    ours = MRRNet(upscale=8, range_norm=True).eval()
+    ours = MRRNet(upscale=8).eval()  # range_norm: the default
     ours.load_state_dict(ref['state_dict'])
     lr = torch.rand(2, 3, 16, 16).mul(255).round().div(255)
     with torch.no_grad():
@@ -131,12 +134,14 @@ def test_narrow_branches_run_in_pairs_with_the_same_function_and_gradients(kerne
             torch.nn.init.normal_(conv.bias)
     x = torch.randn(2, 8 * len(kernels), 12, 12, requires_grad=True)
     ours, reference = inception(x), branch_by_branch(inception, x)
-    torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-5)
+    assert_close_up_to_float32_reordering(inception, ours, reference)
     grad = torch.randn_like(ours)
     ours_grads = torch.autograd.grad(ours, [x, *inception.parameters()], grad)
     reference_grads = torch.autograd.grad(reference, [x, *inception.parameters()], grad)
     for a, b in zip(ours_grads, reference_grads):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        # backward sums over the batch and the plane too: their sizes join the conv's fan-in
+        tolerance = float32_reordering_atol(inception, b) * math.sqrt(x.shape[0] * x.shape[-2] * x.shape[-1])
+        torch.testing.assert_close(a, b, rtol=0, atol=tolerance)
 
 
 def test_wide_branches_and_hooked_convs_run_one_by_one():
@@ -162,7 +167,7 @@ def test_inference_runs_the_full_size_blocks_in_chunks_with_the_same_outputs_and
     x = torch.rand(5, 3, 16, 16)
     with torch.no_grad():
         ours, reference = chunked(x), whole(x)
-    torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-6)
+    assert_close_up_to_float32_reordering(whole, ours, reference)  # other batch sizes: other oneDNN kernels
     batches = {}
     for module, size in calls:
         batches.setdefault(module, []).append(size)
@@ -170,7 +175,7 @@ def test_inference_runs_the_full_size_blocks_in_chunks_with_the_same_outputs_and
     ours_maps, reference_maps = chunked.attention_maps(), whole.attention_maps()
     assert ours_maps.keys() == reference_maps.keys()
     for name in ours_maps:
-        torch.testing.assert_close(ours_maps[name], reference_maps[name], rtol=1e-5, atol=1e-6)
+        assert_close_up_to_float32_reordering(whole, ours_maps[name], reference_maps[name])
 
     calls.clear()
     chunked(x)  # autograd on: one call per block

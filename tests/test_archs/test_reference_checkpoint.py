@@ -18,14 +18,14 @@ def test_converted_generator_equals_authors_on_unit_range(arch, name):
     """ours(x01) == (ref(2 * x01 - 1) + 1) / 2 on the authors' pre-upsampled input."""
     authors_file = {f'module.{k}': v for k, v in load_reference(name)['state_dict'].items()}  # from DataParallel
     converted = convert_reference_state_dict(arch, authors_file)['params']
-    net = build_network({'type': arch, 'upscale': 1, 'range_norm': True})
+    net = build_network({'type': arch, 'upscale': 1})  # range_norm: the default
     assert_computes_reference(net, name, converted, to_input=lambda x: (x + 1) / 2, to_output=lambda y: (y + 1) / 2)
 
 
 def test_converted_discriminator_equals_authors():
     authors_file = {'state_dict': load_reference('mrrgan_d')['state_dict']}
     converted = convert_reference_state_dict('MRRPatchDiscriminator', authors_file)['params']
-    net = build_network({'type': 'MRRPatchDiscriminator', 'range_norm': True})
+    net = build_network({'type': 'MRRPatchDiscriminator'})
     assert_computes_reference(net, 'mrrgan_d', converted, to_input=lambda x: (x + 1) / 2)
 
 
