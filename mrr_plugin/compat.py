@@ -61,17 +61,32 @@ def _state_iter(file_name):
     return int(float(file_name[:-len('.state')]))
 
 
+class UnsafeOrBrokenFile(ValueError):
+    """A checkpoint or state that does not load as plain data (truncated, or holding code); nothing in it ran."""
+
+
+def load_training_state(path):
+    """A training state read with ``weights_only=True``: tensors, numbers, strings and containers only (BasicSR's
+    scheduler states hold a ``collections.Counter``, which torch allows). Nothing in the file is ever run; a file
+    that does not load so raises :class:`UnsafeOrBrokenFile` with one sentence."""
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as error:
+        raise UnsafeOrBrokenFile(f'{path} does not load as plain tensors and numbers ({type(error).__name__}: it '
+                                 'is truncated or holds objects other than data); nothing in it was run.') from None
+
+
 def find_resume_state(training_states_dir):
-    """Newest ``<iter>.state`` in the folder that loads, or None. Unreadable files are skipped with a warning."""
+    """Newest ``<iter>.state`` in the folder that loads as plain data, or None; others are skipped with one line."""
     if not osp.isdir(training_states_dir):
         return None
     names = [n for n in os.listdir(training_states_dir) if n.endswith('.state')]
     for name in sorted(names, key=_state_iter, reverse=True):
         path = osp.join(training_states_dir, name)
         try:
-            torch.load(path, map_location='cpu', weights_only=False)
-        except Exception as error:  # a state file truncated by a crash of an older, non-atomic writer
-            print(f'Skipping unreadable training state {path}: {error}', flush=True)
+            load_training_state(path)
+        except UnsafeOrBrokenFile as error:  # truncated by a crash of an older, non-atomic writer, or not data
+            print(f'Skipping training state: {error}', flush=True)
             continue
         return path
     return None
@@ -97,8 +112,7 @@ def load_resume_state(opt):
 
     if resume_state_path is None:
         return None
-    # Our own training-state files hold optimizer/scheduler dicts (e.g. a Counter), so weights_only must be off.
-    resume_state = torch.load(resume_state_path, map_location='cpu', weights_only=False)
+    resume_state = load_training_state(resume_state_path)
     check_resume(opt, resume_state['iter'])
     return resume_state
 

@@ -47,6 +47,35 @@ def test_truncated_newest_state_is_skipped(tmp_path):
     assert compat.find_resume_state(states).endswith('4.state')
 
 
+class _Payload:
+    """Unpickling this object would create the file ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+def test_auto_resume_never_runs_code_from_a_state_file(tmp_path, capsys):
+    opt = _opt(str(tmp_path))
+    states = opt['path']['training_states']
+    os.makedirs(states)
+    compat.atomic_torch_save({'iter': 4, 'epoch': 0, 'optimizers': [], 'schedulers': []},
+                             os.path.join(states, '4.state'))
+    marker = tmp_path / 'marker'
+    torch.save({'iter': 99, 'epoch': 0, 'payload': _Payload(str(marker))}, os.path.join(states, '99.state'))
+    state = compat.load_resume_state(opt)
+    assert state['iter'] == 4 and not marker.exists()
+    message = capsys.readouterr().out
+    assert '99.state' in message and 'nothing in it was run' in message and 'weights_only=False' not in message
+    opt = _opt(str(tmp_path), auto_resume=False)
+    opt['path']['resume_state'] = os.path.join(states, '99.state')
+    with pytest.raises(compat.UnsafeOrBrokenFile, match='99.state') as error:
+        compat.load_resume_state(opt)
+    assert 'weights_only=False' not in str(error.value) and not marker.exists()
+
+
 def test_missing_explicit_resume_state_is_a_clear_error(tmp_path):
     opt = _opt(str(tmp_path), auto_resume=False)
     opt['path']['resume_state'] = str(tmp_path / 'nope.state')

@@ -18,7 +18,9 @@ import difflib
 import functools
 import inspect
 import os
+import re
 import sys
+from collections import OrderedDict
 from os import path as osp
 
 import basicsr
@@ -26,7 +28,7 @@ import torch
 import yaml
 from basicsr.models import lr_scheduler
 from basicsr.utils.dist_util import _init_dist_slurm
-from basicsr.utils.options import _postprocess_yml_value, ordered_yaml
+from basicsr.utils.options import _postprocess_yml_value
 from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
 # basicsr 1.4.2's BaseModel.get_optimizer / setup_schedulers accept exactly these types
@@ -48,17 +50,31 @@ class OptionError(ValueError):
     """The option file cannot run as written; the message lists every problem found."""
 
 
+class SafeOrderedLoader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):
+    """Plain YAML only (``!!float`` and the other standard tags; no ``!!python/...``), mappings as OrderedDict
+    like BasicSR's ``ordered_yaml`` loader, which would construct (and so run) any Python object a file names."""
+
+
+SafeOrderedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                  lambda loader, node: OrderedDict(loader.construct_pairs(node)))
+
+
 def load_option_file(opt_path):
-    """The options of a YAML file, read as BasicSR reads them; OptionError for a missing file or a syntax error."""
+    """The options of a YAML file, read with :class:`SafeOrderedLoader`; OptionError for a missing file, a syntax
+    error or a tag that would construct a Python object (nothing from the file is run)."""
     if not osp.isfile(opt_path):
         raise OptionError(f'{opt_path}: no such option file.')
     with open(opt_path, mode='r') as f:
         try:
-            opt = yaml.load(f, Loader=ordered_yaml()[0])
+            opt = yaml.load(f, Loader=SafeOrderedLoader)
         except yaml.YAMLError as error:
             mark = getattr(error, 'problem_mark', None)
             where = f' line {mark.line + 1}, column {mark.column + 1}' if mark is not None else ''
             problem = getattr(error, 'problem', None) or str(error)
+            tag = re.search(r"tag '(?:tag:yaml\.org,2002:)?([^']+)'", problem)
+            if isinstance(error, yaml.constructor.ConstructorError) and tag:
+                raise OptionError(f'{opt_path}{where}: the tag !!{tag.group(1)} is not allowed: option files are '
+                                  'plain YAML, read with a safe loader; nothing from the file was run.') from None
             raise OptionError(f'{opt_path}{where}: not valid YAML ({problem}).') from None
     if not isinstance(opt, dict):
         raise OptionError(f'{opt_path}: expected a mapping of options, got {type(opt).__name__}.')

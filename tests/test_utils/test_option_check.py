@@ -129,3 +129,24 @@ def test_entry_points_stop_before_touching_the_experiment(entry_point, tmp_path)
     assert 'Traceback' not in result.stderr
     assert "did you mean 'io_backend'?" in result.stderr and 'nothing was started' in result.stderr
     assert sorted(os.listdir(old_run.parent)) == [opt['name']] and (old_run / 'keep.txt').read_text() == 'earlier run'
+
+
+@pytest.mark.parametrize('entry_point', ['train', 'test'])
+def test_python_tags_are_refused_and_never_run(entry_point, tmp_path):
+    """``!!python/...`` would make BasicSR's loader call Python; ours refuses it (file and line, exit 2) and the
+    call it names never happens, while ``!!float`` and plain YAML still read."""
+    marker = tmp_path / 'marker'
+    path = tmp_path / 'payload.yml'
+    text = open(DEMO_OPTIONS).read().replace(
+        'manual_seed: 0', f'manual_seed: !!python/object/apply:os.system ["touch {marker}"]')
+    path.write_text(text)
+    line = text.splitlines().index(next(t for t in text.splitlines() if 'python/object' in t)) + 1
+    with pytest.raises(OptionError, match=rf'payload.yml line {line}, column \d+: the tag '
+                                          r'!!python/object/apply:os.system is not allowed'):
+        load_option_file(str(path))
+    result = subprocess.run([sys.executable, '-m', f'mrr_plugin.{entry_point}', '-opt', str(path)],
+                            env=python_env(tmp_path / 'project'), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and 'Traceback' not in result.stderr
+    assert 'nothing from the file was run' in result.stderr
+    assert not marker.exists() and not (tmp_path / 'project').exists()
+    assert isinstance(load_option_file(DEMO_OPTIONS)['train']['optim_g']['lr'], float)  # !!float still reads
