@@ -83,7 +83,10 @@ def test_bad_method_is_one_clear_error(dev_faces, tmp_path):
     hr, lr, _ = dev_faces
     for spec, message in [('X=missing.yml', 'does not exist'), ('X=nothing.pth@MRRNet', 'does not exist'),
                           ('X=model.pth', 'CHECKPOINT@ARCH'), ('bicubic=a.pth@EDSR', 'always included'),
-                          ('X=a.yml.pth@EDSR:upscale=8', 'does not exist')]:
+                          ('X=a.yml.pth@EDSR:upscale=8', 'does not exist'),
+                          ('../../escaped=a.pth@EDSR', 'names files under --out'),
+                          ('..=a.pth@EDSR', 'names files under --out')]:
         result = subprocess.run([sys.executable, '-m', 'mrr_plugin.benchmark', '--hr', hr, '--lr', lr, '--out',
-                                 str(tmp_path), '--method', spec], capture_output=True, text=True, timeout=300)
+                                 str(tmp_path / 'out'), '--method', spec], capture_output=True, text=True, timeout=300)
         assert result.returncode == 1 and message in result.stderr and 'Traceback' not in result.stderr
+        assert not (tmp_path / 'out').exists()

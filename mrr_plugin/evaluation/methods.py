@@ -70,6 +70,9 @@ def method_from_spec(spec, device='cpu'):
     if '=' not in spec:
         raise ValueError(f'--method {spec!r}: expected NAME=options.yml or NAME=checkpoint.pth@ARCH.')
     name, target = spec.split('=', 1)
+    if not name or name in ('.', '..') or any(c in name for c in '/\\\0'):
+        raise ValueError(f'--method {name!r}: a method name may not be empty, "." or ".." nor hold "/" or "\\" (it '
+                         'names files under --out).')
     if name == BICUBIC:
         raise ValueError('"bicubic" is always included; give the other methods other names.')
     if target.endswith(('.yml', '.yaml')):
