@@ -348,8 +348,11 @@ def plot(args, runs, bicubic):
             run['label'].split('seed')[1]
         axes[0].plot(run['iterations'], run['psnr'], marker='o', label=name)
         axes[1].plot(np.array(run['seconds']) / 60, run['psnr'], marker='o', label=name)
+    trained = [p for run in runs for k, p in zip(run['iterations'], run['psnr']) if k > 0]
+    bottom = min(trained + [bicubic[0]]) - 0.5  # the untrained start (iteration 0) is in the table, below the view
     for axis, xlabel in zip(axes, ('iteration', 'wall-clock (min, this CPU)')):
         axis.axhline(bicubic[0], color='grey', linestyle='--', label='bicubic')
+        axis.set_ylim(bottom=bottom)
         axis.set_xlabel(xlabel)
         axis.set_ylabel('held-out PSNR (dB, DIC)')
         axis.grid(alpha=0.3)
