@@ -21,7 +21,7 @@ import torch
 import mrr_plugin  # noqa: F401  (registers the archs)
 from mrr_plugin.evaluation.methods import bicubic_method, method_from_spec
 from mrr_plugin.evaluation.report import write_attention_maps, write_grid, write_tables
-from mrr_plugin.evaluation.runner import evaluate_method, load_test_set
+from mrr_plugin.evaluation.runner import evaluate_method, load_test_set, lr_batch
 
 
 def parse_args(argv=None):
@@ -54,6 +54,9 @@ def main(argv=None):
         if len(set(names)) != len(names):
             raise ValueError(f'Method names must differ: {names}.')
         faces = load_test_set(args.hr, args.lr, args.limit, args.scale)
+        probe = lr_batch(faces[:args.batch_size], args.device)
+        for method in methods:  # refuse a network with non-finite outputs before --out is created
+            method.super_resolve(probe, args.scale)
     except (OSError, ValueError, KeyError, RuntimeError, TypeError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 1

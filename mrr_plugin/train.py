@@ -8,13 +8,18 @@ import sys
 from basicsr.train import train_pipeline
 
 import mrr_plugin  # noqa: F401  (patches basicsr, fills the registries)
+from mrr_plugin.models.nonfinite_guard import NONFINITE_EXIT, NonFiniteTraining
 from mrr_plugin.utils import project_root
 from mrr_plugin.utils.option_check import exit_on_option_problems
 
 
 def main():
     exit_on_option_problems(sys.argv[1:], for_training=True)  # before anything is created or archived
-    train_pipeline(project_root())
+    try:
+        train_pipeline(project_root())
+    except NonFiniteTraining as error:
+        print(f'error: {error}', file=sys.stderr, flush=True)
+        sys.exit(NONFINITE_EXIT)
 
 
 if __name__ == '__main__':

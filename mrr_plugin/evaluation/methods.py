@@ -30,11 +30,16 @@ class Method:
         return digest.hexdigest()
 
     def super_resolve(self, lr, scale):
-        """SR batch in [0, 1] (PIL bicubic, a = -0.5, 8-bit like PIL, for the bicubic baseline)."""
+        """SR batch in [0, 1] (PIL bicubic, a = -0.5, 8-bit like PIL, for the bicubic baseline); ValueError if the
+        network outputs NaN or infinity (such a network is refused, never scored)."""
         if self.network is None:
             return pil_bicubic_resize(lr, (lr.shape[-2] * scale, lr.shape[-1] * scale), quantize=True)
         with torch.no_grad():
-            return self.network(lr).clamp(0, 1)
+            sr = self.network(lr)
+        if not bool(torch.isfinite(sr).all()):
+            raise ValueError(f'--method {self.name}: the network outputs non-finite values (NaN or infinity), so '
+                             'it is not scored; are its weights from a run that diverged?')
+        return sr.clamp(0, 1)
 
 
 def bicubic_method():

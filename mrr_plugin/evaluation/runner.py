@@ -54,13 +54,18 @@ def _uint8_batches(outputs, faces, size, device):
         yield (torch.from_numpy(sr).permute(0, 3, 1, 2).to(device), torch.from_numpy(hr).permute(0, 3, 1, 2).to(device))
 
 
+def lr_batch(faces, device):
+    """The LR faces of ``faces`` as one float batch in [0, 1] on ``device``."""
+    lr = np.stack([face[1] for face in faces])
+    return torch.from_numpy(lr.astype(np.float32).transpose(0, 3, 1, 2) / 255.0).to(device)
+
+
 def super_resolve_all(method, faces, scale, batch_size, device):
     """SR uint8 RGB images of every face, in batches."""
     outputs = []
     for start in tqdm(range(0, len(faces), batch_size), desc=f'SR {method.name}', unit='batch'):
-        lr = np.stack([face[1] for face in faces[start:start + batch_size]])
-        lr = torch.from_numpy(lr.astype(np.float32).transpose(0, 3, 1, 2) / 255.0).to(device)
-        outputs.extend(tensor_to_rgb(image) for image in method.super_resolve(lr, scale).cpu())
+        sr = method.super_resolve(lr_batch(faces[start:start + batch_size], device), scale)
+        outputs.extend(tensor_to_rgb(image) for image in sr.cpu())
     return outputs
 
 

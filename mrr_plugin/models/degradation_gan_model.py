@@ -83,6 +83,7 @@ class DegradationGANModel(FaceSRMixin, SRModel):
             self._freeze(self.net_l2h)
         self.setup_optimizers()
         self.setup_schedulers()
+        self.guard_nonfinite()
 
     def _freeze(self, net):
         net.eval()

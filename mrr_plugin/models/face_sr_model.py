@@ -6,6 +6,8 @@ from basicsr.models.sr_model import SRModel
 from basicsr.utils.registry import MODEL_REGISTRY
 from torchvision.utils import make_grid
 
+from mrr_plugin.models.nonfinite_guard import NonFiniteGuard, NonFiniteOutput
+
 
 class FaceSRMixin:
     """Additions shared by the face recipes, all through hooks BasicSR's models already call.
@@ -18,12 +20,25 @@ class FaceSRMixin:
       initial statistics forever;
     - ``train.compile: true`` compiles the generator with torch.compile (inductor) in place: the same module,
       state dict and checkpoints, a faster training step after a few minutes of compilation at the start (and
-      once more at the first validation). ``scripts/benchmark_speed.py`` measures the gain.
+      once more at the first validation). ``scripts/benchmark_speed.py`` measures the gain;
+    - a non-finite loss term or gradient stops training before the optimizer step takes it
+      (:class:`~mrr_plugin.models.nonfinite_guard.NonFiniteGuard`), so no NaN weights are ever saved.
     """
 
     def init_training_settings(self):
         super().init_training_settings()
         self.compile_if_asked(self.net_g)
+        self.guard_nonfinite()
+
+    def guard_nonfinite(self):
+        """Watch the losses and optimizers built so far (call once they all exist)."""
+        self.nonfinite_guard = NonFiniteGuard(self)
+
+    def update_learning_rate(self, current_iter, warmup_iter=-1):
+        """BasicSR's pipeline calls this first in every iteration: the guard learns the iteration here."""
+        if getattr(self, 'nonfinite_guard', None) is not None:
+            self.nonfinite_guard.start(current_iter)
+        super().update_learning_rate(current_iter, warmup_iter)
 
     def compile_if_asked(self, *nets):
         """With ``train.compile: true``, compile ``nets`` in place (the same modules, state dicts, checkpoints)."""
@@ -48,6 +63,13 @@ class FaceSRMixin:
         """Freeze (False) or unfreeze a discriminator around the generator step."""
         for p in net.parameters():
             p.requires_grad = flag
+
+    def test(self):
+        """BasicSR's test; outside training, a non-finite output stops the test run (it is never scored)."""
+        super().test()
+        if not self.opt['is_train'] and not bool(torch.isfinite(self.output).all()):
+            raise NonFiniteOutput(f'{self.opt["name"]}: network_g outputs non-finite values (NaN or infinity), so '
+                                  'it is not scored; are its weights from a run that diverged?')
 
     def get_current_log(self):
         log = dict(super().get_current_log())

@@ -21,9 +21,9 @@ class SPARNetHDModel(AdversarialStepMixin, SRGANModel):
     """
 
     def init_training_settings(self):
-        super().init_training_settings()
         fm_opt = self.opt['train'].get('fm_opt')
-        self.cri_fm = build_loss(fm_opt).to(self.device) if fm_opt else None
+        self.cri_fm = build_loss(fm_opt).to(self.device) if fm_opt else None  # before the rest: guarded with them
+        super().init_training_settings()
 
     def _mean_over_scales(self, results, target_is_real, is_disc):
         return sum(self.cri_gan(score, target_is_real, is_disc=is_disc) for score, _ in results) / len(results)
