@@ -4,6 +4,7 @@
 names the upstream problem it covers and has a test in ``tests/test_compat.py``.
 """
 import os
+import re
 import sys
 import types
 from os import path as osp
@@ -76,8 +77,9 @@ def load_training_state(path):
                                  'is truncated or holds objects other than data); nothing in it was run.') from None
 
 
-def find_resume_state(training_states_dir):
-    """Newest ``<iter>.state`` in the folder that loads as plain data, or None; others are skipped with one line."""
+def find_resume_state(training_states_dir, network_files=lambda iteration: ()):
+    """Newest ``<iter>.state`` in the folder that loads as plain data and whose network files
+    (``network_files(iter)``) all load too, or None; every candidate passed over is named in one line."""
     if not osp.isdir(training_states_dir):
         return None
     names = [n for n in os.listdir(training_states_dir) if n.endswith('.state')]
@@ -85,11 +87,40 @@ def find_resume_state(training_states_dir):
         path = osp.join(training_states_dir, name)
         try:
             load_training_state(path)
-        except UnsafeOrBrokenFile as error:  # truncated by a crash of an older, non-atomic writer, or not data
-            print(f'Skipping training state: {error}', flush=True)
+            for network_file in network_files(_state_iter(name)):
+                if not osp.isfile(network_file):
+                    raise UnsafeOrBrokenFile(f'{network_file} of the same iteration is missing')
+                load_training_state(network_file)
+        except UnsafeOrBrokenFile as error:  # a crash of an older, non-atomic writer, a lost file, or not data
+            print(f'Skipping training state {path}: {error}; trying the previous one.', flush=True)
             continue
         return path
     return None
+
+
+def resumed_network_files(opt):
+    """``iteration -> [models/net_<x>_<iteration>.pth]`` for the networks BasicSR reloads on resume."""
+    ignored = opt['path'].get('ignore_resume_networks') or ()
+    labels = [key[len('network_'):] for key in opt if key.startswith('network_') and key not in ignored]
+    return lambda iteration: [osp.join(opt['path']['models'], f'net_{label}_{iteration}.pth') for label in labels]
+
+
+STALE_TEMPORARY = re.compile(r'.+\.tmp\d+$')
+
+
+def remove_stale_temporary_files(*folders):
+    """Delete ``<file>.tmp<pid>`` files that killed atomic writes left behind (the files they were replacing are
+    intact); returns how many went."""
+    removed = 0
+    for folder in folders:
+        for name in os.listdir(folder) if osp.isdir(folder) else ():
+            if STALE_TEMPORARY.match(name):
+                try:
+                    os.remove(osp.join(folder, name))
+                    removed += 1
+                except FileNotFoundError:  # another rank removed it first
+                    pass
+    return removed
 
 
 def load_resume_state(opt):
@@ -101,8 +132,11 @@ def load_resume_state(opt):
     follows the parameters' device when the optimizer loads it).
     """
     resume_state_path = None
+    removed = remove_stale_temporary_files(opt['path']['training_states'], opt['path']['models'])
+    if removed:
+        print(f'Removed {removed} temporary file(s) of interrupted checkpoint writes.', flush=True)
     if opt['auto_resume']:
-        resume_state_path = find_resume_state(opt['path']['training_states'])
+        resume_state_path = find_resume_state(opt['path']['training_states'], resumed_network_files(opt))
         if resume_state_path is not None:
             opt['path']['resume_state'] = resume_state_path
     elif opt['path'].get('resume_state'):

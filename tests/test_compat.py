@@ -22,14 +22,29 @@ def _opt(root, auto_resume=True):
     }
 
 
+def _write_run(opt, iterations):
+    """Training states and net_g / net_d checkpoints of ``iterations``."""
+    opt['network_d'] = {'type': 'MRRPatchDiscriminator'}
+    for folder in (opt['path']['training_states'], opt['path']['models']):
+        os.makedirs(folder, exist_ok=True)
+    for it in iterations:
+        compat.atomic_torch_save({'iter': it, 'epoch': 0, 'optimizers': [], 'schedulers': []},
+                                 os.path.join(opt['path']['training_states'], f'{it}.state'))
+        for label in ('g', 'd'):
+            compat.atomic_torch_save({'params': {'w': torch.ones(1)}},
+                                     os.path.join(opt['path']['models'], f'net_{label}_{it}.pth'))
+
+
 def test_auto_resume_finds_states_under_project_root_from_any_cwd_on_cpu(tmp_path, monkeypatch):
     import basicsr.train
     assert basicsr.train.load_resume_state is compat.load_resume_state
     opt = _opt(str(tmp_path / 'project'))
     os.makedirs(opt['path']['training_states'])
+    os.makedirs(opt['path']['models'])
     for it in (10, 200, 30):
         compat.atomic_torch_save({'iter': it, 'epoch': 0, 'optimizers': [], 'schedulers': []},
                                  os.path.join(opt['path']['training_states'], f'{it}.state'))
+        compat.atomic_torch_save({'params': {}}, os.path.join(opt['path']['models'], f'net_g_{it}.pth'))
     monkeypatch.chdir(tmp_path)  # a cwd without experiments/: upstream would silently start from scratch
     state = compat.load_resume_state(opt)
     assert state['iter'] == 200
@@ -60,9 +75,7 @@ class _Payload:
 def test_auto_resume_never_runs_code_from_a_state_file(tmp_path, capsys):
     opt = _opt(str(tmp_path))
     states = opt['path']['training_states']
-    os.makedirs(states)
-    compat.atomic_torch_save({'iter': 4, 'epoch': 0, 'optimizers': [], 'schedulers': []},
-                             os.path.join(states, '4.state'))
+    _write_run(opt, (4, ))
     marker = tmp_path / 'marker'
     torch.save({'iter': 99, 'epoch': 0, 'payload': _Payload(str(marker))}, os.path.join(states, '99.state'))
     state = compat.load_resume_state(opt)
@@ -74,6 +87,35 @@ def test_auto_resume_never_runs_code_from_a_state_file(tmp_path, capsys):
     with pytest.raises(compat.UnsafeOrBrokenFile, match='99.state') as error:
         compat.load_resume_state(opt)
     assert 'weights_only=False' not in str(error.value) and not marker.exists()
+
+
+@pytest.mark.parametrize('damage', ['missing', 'truncated'])
+def test_auto_resume_falls_back_when_a_network_file_of_the_newest_state_is_lost(damage, tmp_path, capsys):
+    opt = _opt(str(tmp_path))
+    _write_run(opt, (4, 8))
+    lost = os.path.join(opt['path']['models'], 'net_d_8.pth')
+    if damage == 'missing':
+        os.remove(lost)
+    else:
+        with open(lost, 'r+b') as f:
+            f.truncate(40)
+    state = compat.load_resume_state(opt)
+    assert state['iter'] == 4 and opt['path']['pretrain_network_d'].endswith('net_d_4.pth')
+    message = capsys.readouterr().out
+    assert '8.state' in message and 'net_d_8.pth' in message and 'trying the previous one' in message
+
+
+def test_stale_temporary_files_of_killed_writes_are_removed_at_start(tmp_path):
+    opt = _opt(str(tmp_path))
+    _write_run(opt, (4, ))
+    stale = [os.path.join(opt['path']['training_states'], '6.state.tmp4242'),
+             os.path.join(opt['path']['models'], 'net_g_6.pth.tmp4242')]
+    for path in stale:
+        with open(path, 'wb') as f:
+            f.write(b'half a checkpoint')
+    assert compat.load_resume_state(opt)['iter'] == 4
+    assert not any(os.path.exists(path) for path in stale)
+    assert sorted(os.listdir(opt['path']['models'])) == ['net_d_4.pth', 'net_g_4.pth']
 
 
 def test_missing_explicit_resume_state_is_a_clear_error(tmp_path):
