@@ -31,6 +31,8 @@ from basicsr.utils.dist_util import _init_dist_slurm
 from basicsr.utils.options import _postprocess_yml_value
 from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
+from mrr_plugin.utils.option_values import path_problems, value_problems
+
 # basicsr 1.4.2's BaseModel.get_optimizer / setup_schedulers accept exactly these types
 OPTIMIZERS = {'Adam': torch.optim.Adam}
 SCHEDULERS = {
@@ -93,6 +95,7 @@ def check_option_file(opt_path, for_training, force_yml=()):
         if isinstance(section, dict):
             section[last] = _postprocess_yml_value(value.strip())
     problems = option_problems(opt, for_training)
+    problems += path_problems(opt, for_training)
     if problems:
         lines = '\n'.join(f'  - {problem}' for problem in problems)
         raise OptionError(f'{opt_path}: {len(problems)} problem(s); nothing was started:\n{lines}')
@@ -116,7 +119,9 @@ def exit_on_option_problems(argv, for_training):
 
 
 def option_problems(opt, for_training):
-    """Every problem of an option dict as one sentence each (empty list: the options look runnable)."""
+    """Every problem of an option dict as one sentence each (empty list: the options look runnable): its keys,
+    then its values (:func:`~mrr_plugin.utils.option_values.value_problems`); files are checked by
+    :func:`check_option_file`."""
     problems = []
     for key in ('name', 'num_gpu', 'datasets', 'path'):  # read unconditionally by BasicSR's parse_options
         if key not in opt:
@@ -140,7 +145,10 @@ def option_problems(opt, for_training):
                     problems.append(_unknown(f'dist_params.{name}', name, DIST_PARAMS, ''))
         else:
             _check_known(key, value, problems)
-    return problems
+    # a network whose keys are already reported is not built (its constructor would repeat the problem)
+    reported = {key for key in opt if key.startswith('network_')
+                and any(f"'{key}." in problem or problem.startswith(f'{key}.') for problem in problems)}
+    return problems + value_problems(opt, for_training, skip_networks=reported)
 
 
 def _check_datasets(datasets, for_training, problems):

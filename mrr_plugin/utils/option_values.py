@@ -1,0 +1,141 @@
+"""Option values checked before a run: numbers, sizes and choices (:func:`value_problems`), then every file the run
+will read (:func:`path_problems`). Each problem is one sentence naming the option; the entry points print them all
+and stop with status 2 before any folder is created or archived (``option_check.check_option_file``).
+"""
+import numbers
+from os import path as osp
+
+from basicsr.archs import build_network
+
+# YAML 1.1 (PyYAML) reads 2e-4 (no dot) as a string
+NUMERIC_STRING_HINT = 'YAML reads a number without a dot before its exponent as text: write 2.0e-4 or !!float 2e-4'
+IO_BACKENDS = ('disk', 'lmdb', 'memcached')
+
+
+def _number(where, value, problems, positive=False, at_least=None, integer=False, optional=False):
+    """Append a problem unless ``value`` is a number (an int if ``integer``) in range."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        hint = ''
+        if isinstance(value, str):
+            try:
+                float(value)
+                hint = f' ({NUMERIC_STRING_HINT})'
+            except ValueError:
+                pass
+        problems.append(f'{where}: expected a number, got {value!r}{hint}.')
+    elif integer and value != int(value):
+        problems.append(f'{where}: expected a whole number, got {value!r}.')
+    elif positive and not value > 0:
+        problems.append(f'{where}: must be positive, got {value!r}.')
+    elif at_least is not None and value < at_least:
+        problems.append(f'{where}: must be at least {at_least}, got {value!r}.')
+
+
+def value_problems(opt, for_training, skip_networks=()):
+    """Numbers, sizes, choices, the networks' constructor checks (except ``skip_networks``) and scale vs. the
+    generator's upscale."""
+    problems = []
+    num_gpu = opt.get('num_gpu', 0)
+    if num_gpu != 'auto':
+        _number('num_gpu', num_gpu, problems, at_least=0, integer=True)
+    _number('scale', opt.get('scale', 4), problems, positive=True, integer=True)
+    _number('manual_seed', opt.get('manual_seed'), problems, integer=True, optional=True)
+    for phase, dataset in (opt.get('datasets') or {}).items() if isinstance(opt.get('datasets'), dict) else ():
+        if not isinstance(dataset, dict):
+            continue
+        where = f'datasets.{phase}'
+        if phase == 'train' and for_training:
+            _number(f'{where}.batch_size_per_gpu', dataset.get('batch_size_per_gpu'), problems, positive=True,
+                    integer=True)
+            _number(f'{where}.num_worker_per_gpu', dataset.get('num_worker_per_gpu', 0), problems, at_least=0,
+                    integer=True)
+            _number(f'{where}.dataset_enlarge_ratio', dataset.get('dataset_enlarge_ratio', 1), problems,
+                    positive=True, integer=True)
+        for key in ('gt_size', 'lq_size', 'hr_size', 'lr_size'):
+            if key in dataset:
+                _number(f'{where}.{key}', dataset[key], problems, positive=True, integer=True)
+        for key, backend in dataset.items():
+            if key.startswith('io_backend'):
+                kind = backend.get('type') if isinstance(backend, dict) else None
+                if kind not in IO_BACKENDS:
+                    problems.append(f"{where}.{key}.type: must be one of {', '.join(IO_BACKENDS)}, got {kind!r}.")
+    train = opt.get('train') if isinstance(opt.get('train'), dict) else {}
+    if for_training and 'total_iter' in train:
+        _number('train.total_iter', train['total_iter'], problems, positive=True, integer=True)
+    for key, value in train.items():
+        if key.startswith('optim_') and isinstance(value, dict):
+            _number(f'train.{key}.lr', value.get('lr'), problems, positive=True)
+            _number(f'train.{key}.weight_decay', value.get('weight_decay', 0), problems, at_least=0)
+            betas = value.get('betas', (0.9, 0.999))
+            if not (isinstance(betas, (list, tuple)) and len(betas) == 2 and all(
+                    isinstance(b, numbers.Number) and 0 <= b < 1 for b in betas)):
+                problems.append(f'train.{key}.betas: expected two numbers in [0, 1), got {betas!r}.')
+    scheduler = train.get('scheduler') if isinstance(train.get('scheduler'), dict) else {}
+    for milestone in scheduler.get('milestones', ()):
+        _number('train.scheduler.milestones', milestone, problems, at_least=0, integer=True)
+    if 'gamma' in scheduler:
+        _number('train.scheduler.gamma', scheduler['gamma'], problems, positive=True)
+    for section, keys in (('val', ('val_freq', )), ('logger', ('print_freq', 'save_checkpoint_freq'))):
+        for key in keys:
+            if isinstance(opt.get(section), dict) and key in opt[section]:
+                _number(f'{section}.{key}', opt[section][key], problems, positive=True)
+    for key, network_opt in opt.items():
+        if key.startswith('network_') and isinstance(network_opt, dict) and key not in skip_networks:
+            try:
+                build_network(dict(network_opt))
+            except Exception as error:  # the constructor's own check, e.g. norm_type 'inn'
+                problems.append(f'{key}: {error}')
+    upscale = (opt.get('network_g') or {}).get('upscale') if isinstance(opt.get('network_g'), dict) else None
+    if isinstance(upscale, int) and upscale > 1 and opt.get('scale') not in (None, upscale):
+        problems.append(f"scale: {opt.get('scale')!r}, but network_g.upscale is {upscale}; the data would be made "
+                        'for another factor than the network upsamples by.')
+    return problems
+
+
+def path_problems(opt, for_training):
+    """Every file or folder the run will read: data roots (LMDBs with their meta_info.txt), checkpoints to load, a
+    resume state, and the pretrained weights named losses and metrics need (never downloaded)."""
+    problems = []
+    for phase, dataset in (opt.get('datasets') or {}).items() if isinstance(opt.get('datasets'), dict) else ():
+        if not isinstance(dataset, dict):
+            continue
+        for key, root in dataset.items():
+            if not key.startswith('dataroot') or not isinstance(root, str):
+                continue
+            where = f'datasets.{phase}.{key}'
+            backend = dataset.get(f'io_backend{key[len("dataroot"):]}', dataset.get('io_backend'))
+            if isinstance(backend, dict) and backend.get('type') == 'lmdb':
+                if not osp.isfile(osp.join(root, 'data.mdb')):
+                    problems.append(f'{where}: {root} is not an LMDB folder (no data.mdb); build it with '
+                                    'scripts/create_face_lmdb.py.')
+                elif not osp.isfile(osp.join(root, 'meta_info.txt')):
+                    problems.append(f'{where}: {root} has no meta_info.txt (scripts/create_face_lmdb.py writes it).')
+            elif not osp.exists(root):
+                problems.append(f'{where}: {root} does not exist.')
+    paths = opt.get('path') if isinstance(opt.get('path'), dict) else {}
+    for key, value in paths.items():
+        if (key.startswith('pretrain_network_') or key == 'resume_state') and value and not osp.isfile(value):
+            problems.append(f'path.{key}: {value} does not exist.')
+    train = opt.get('train') if isinstance(opt.get('train'), dict) else {}
+    for key, loss in train.items():
+        if isinstance(loss, dict) and loss.get('type') == 'FacePerceptualLoss':
+            from mrr_plugin.losses.face_perceptual_loss import vgg19_weights_path
+            problems += _missing(f'train.{key}', lambda: vgg19_weights_path(loss.get('vgg_weights_path')))
+    metrics = (opt.get('val') or {}).get('metrics') if isinstance(opt.get('val'), dict) else None
+    for name, metric in (metrics or {}).items() if isinstance(metrics, dict) else ():
+        if isinstance(metric, dict) and metric.get('type') == 'calculate_lpips':
+            from mrr_plugin.metrics.lpips_metric import lpips_backbone_path
+            problems += _missing(f'val.metrics.{name}',
+                                 lambda: lpips_backbone_path(metric.get('net', 'alex'), metric.get('backbone_path')))
+    return problems
+
+
+def _missing(where, find):
+    """[] if ``find()`` finds its weights, else its one-sentence FileNotFoundError as a problem of ``where``."""
+    try:
+        find()
+    except (FileNotFoundError, ValueError) as error:
+        return [f'{where}: {error}']
+    return []
