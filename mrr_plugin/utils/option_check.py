@@ -83,8 +83,9 @@ def load_option_file(opt_path):
     return opt
 
 
-def check_option_file(opt_path, for_training, force_yml=()):
-    """Load ``opt_path``, apply ``--force_yml`` entries as BasicSR does, check; OptionError lists every problem."""
+def check_option_file(opt_path, for_training, force_yml=(), check_files=True):
+    """Load ``opt_path``, apply ``--force_yml`` entries as BasicSR does, check (with ``check_files`` also every file
+    the run reads); OptionError lists every problem."""
     opt = load_option_file(opt_path)
     for entry in force_yml:
         keys, _, value = entry.partition('=')
@@ -95,7 +96,8 @@ def check_option_file(opt_path, for_training, force_yml=()):
         if isinstance(section, dict):
             section[last] = _postprocess_yml_value(value.strip())
     problems = option_problems(opt, for_training)
-    problems += path_problems(opt, for_training)
+    if check_files:
+        problems += path_problems(opt, for_training)
     if problems:
         lines = '\n'.join(f'  - {problem}' for problem in problems)
         raise OptionError(f'{opt_path}: {len(problems)} problem(s); nothing was started:\n{lines}')

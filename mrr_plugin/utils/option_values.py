@@ -5,7 +5,7 @@ and stop with status 2 before any folder is created or archived (``option_check.
 import numbers
 from os import path as osp
 
-from basicsr.archs import build_network
+from basicsr.utils.registry import ARCH_REGISTRY
 
 # YAML 1.1 (PyYAML) reads 2e-4 (no dot) as a string
 NUMERIC_STRING_HINT = 'YAML reads a number without a dot before its exponent as text: write 2.0e-4 or !!float 2e-4'
@@ -83,8 +83,9 @@ def value_problems(opt, for_training, skip_networks=()):
                 _number(f'{section}.{key}', opt[section][key], problems, positive=True)
     for key, network_opt in opt.items():
         if key.startswith('network_') and isinstance(network_opt, dict) and key not in skip_networks:
-            try:
-                build_network(dict(network_opt))
+            kwargs = dict(network_opt)
+            try:  # the class itself, not basicsr's build_network: that would set up BasicSR's logger too early
+                ARCH_REGISTRY.get(kwargs.pop('type'))(**kwargs)
             except Exception as error:  # the constructor's own check, e.g. norm_type 'inn'
                 problems.append(f'{key}: {error}')
     upscale = (opt.get('network_g') or {}).get('upscale') if isinstance(opt.get('network_g'), dict) else None

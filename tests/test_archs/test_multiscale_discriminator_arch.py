@@ -27,11 +27,11 @@ def test_architecture_of_one_scale():
         p.numel() for p in MultiScalePatchDiscriminator().parameters())
 
 
-def test_coarser_scales_see_the_bicubic_half():
+def test_coarser_scales_see_the_bicubic_half():  # of the input mapped to [-1, 1] (range_norm, the default)
     net = MultiScalePatchDiscriminator(num_feat=8, max_feat=16, num_scales=2).eval()
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         results = net(x)
-        half = torch.nn.functional.interpolate(x, scale_factor=0.5, mode='bicubic', align_corners=False)
+        half = torch.nn.functional.interpolate(x * 2 - 1, scale_factor=0.5, mode='bicubic', align_corners=False)
         expected = net.scales[1](half)
     torch.testing.assert_close(results[1][0], expected[0])
