@@ -90,6 +90,11 @@ def face_pairs(hr_folder, lr_folder, names, scale=8):
     return torch.from_numpy(np.stack(lr).transpose(0, 3, 1, 2).astype(np.float32) / 255), hr
 
 
+def bicubic_up(lr, scale=8):
+    """PIL's 8-bit bicubic x``scale`` upsampling of an LR batch in [0, 1] (what the authors' data pipeline feeds)."""
+    return pil_bicubic_resize(lr, (lr.shape[-2] * scale, lr.shape[-1] * scale), quantize=True)
+
+
 def dic_scores(sr, hr):
     """Mean DIC PSNR and SSIM of an SR batch in [0, 1] against HR uint8 arrays."""
     images = (sr.clamp(0, 1).numpy().transpose(0, 2, 3, 1) * 255).round().astype(np.uint8)
@@ -207,7 +212,7 @@ def score_checkpoints(args, side, paths, lr, hr):
         net = authors_network(args.arch, args.authors_code)
 
         def forward(x):
-            return (net(pil_bicubic_resize(x, (x.shape[-2] * 8, x.shape[-1] * 8), quantize=True) * 2 - 1) + 1) / 2
+            return (net(bicubic_up(x) * 2 - 1) + 1) / 2
     else:
         net = build_network(load_option_file(args.recipe)['network_g'])
         forward = net
@@ -266,7 +271,7 @@ def same_batch_check(args, init, lr_faces, hr_faces):
                 lq, gt = lr_faces[index], hr_faces[index]
                 net.train()
                 optimizer.zero_grad()
-                up = pil_bicubic_resize(lq, (lq.shape[-2] * 8, lq.shape[-1] * 8), quantize=True)
+                up = bicubic_up(lq)
                 loss = torch.nn.L1Loss()(net(up * 2 - 1), gt * 2 - 1)  # their lambda_pix is 1
                 loss.backward()
                 optimizer.step()
@@ -413,7 +418,7 @@ def main(argv=None):
     work = osp.join(args.out, 'runs')
     args.train_folder = link_training_faces(hr_folder, train_names, osp.join(work, 'train_HR'))
     lr, hr = face_pairs(hr_folder, lr_folder, test_names)
-    bicubic = dic_scores(pil_bicubic_resize(lr, (lr.shape[-2] * 8, lr.shape[-1] * 8), quantize=True), hr)
+    bicubic = dic_scores(bicubic_up(lr), hr)
     print(f'{len(train_names)} training faces, {len(test_names)} held out; bicubic {bicubic[0]:.2f} dB', flush=True)
     authors = curve(args, 'authors', args.seed, work, lr, hr)
     ours = curve(args, 'ours', args.seed, work, lr, hr)
