@@ -1,10 +1,10 @@
-"""``python -m mrr_plugin.test -opt options/test/<Method>/<file>.yml``: BasicSR's test pipeline, results in results/."""
+"""``python -m mrr_plugin.test -opt options/test/<Method>/<file>.yml``: BasicSR's test pipeline on safely read options
+(:mod:`mrr_plugin.pipelines.test_pipeline`), results in results/."""
 import sys
-
-from basicsr.test import test_pipeline
 
 import mrr_plugin  # noqa: F401  (patches basicsr, fills the registries)
 from mrr_plugin.models.nonfinite_guard import NONFINITE_EXIT, NonFiniteOutput
+from mrr_plugin.pipelines.test_pipeline import test_pipeline
 from mrr_plugin.utils import project_root
 from mrr_plugin.utils.option_check import exit_on_option_problems
 

@@ -55,8 +55,9 @@ class FaceBicubicDataset(data.Dataset):
     Training augmentation as in the authors' code: random horizontal flip, then a random rescale
     (``RandomResizedCrop`` to ``gt_size`` with area fraction ``rescale_range``, i.e. the paper's 1.0-1.3 zoom,
     aspect 3/4-4/3, PIL bicubic); LR = PIL bicubic ``gt_size -> gt_size // scale``. HR faces of another size
-    are bicubic-resized to ``gt_size`` first. Randomness comes from ``random`` and ``torch``, which BasicSR seeds
-    per dataloader worker, so runs with a ``manual_seed`` are reproducible.
+    are bicubic-resized to ``gt_size`` first. Randomness comes from ``random`` and ``torch``, which the training
+    pipeline seeds per sample from (``manual_seed``, epoch, index) (``data/seeded_sampling.py``), so a run is
+    reproducible with any number of workers and resumes exactly.
 
     Args:
         opt (dict): Config with keys

@@ -1,8 +1,9 @@
 """Online real-world degradation of HR faces (SPARNetHD, TIP 2020, section III-C, eq. 14).
 
 LR = JPEG_q(resize_down(blur(HR)) + noise), resized back to the network input size; each step random, every
-probability and range an option. Randomness comes from numpy's and Python's global generators, which BasicSR
-seeds per dataloader worker (``manual_seed`` + rank + worker), so runs are reproducible.
+probability and range an option. Randomness comes from numpy's and Python's global generators, which the
+training pipeline seeds per sample from (``manual_seed``, epoch, index) (``data/seeded_sampling.py``), so runs are
+reproducible with any number of workers and resume exactly.
 """
 import random
 

@@ -28,8 +28,8 @@ class UnpairedFaceDataset(data.Dataset):
 
     HR faces are resized to ``hr_size`` (PIL bicubic); real LR faces to ``lr_size`` (``lr_interpolation``, area by
     default, as the WIDER faces' README advises). In training the LR face is a random one (Python's ``random``,
-    seeded per worker by BasicSR) and both sides are flipped at random; outside training face ``i`` is paired with
-    real LR face ``i mod n`` (fixed pairs for validation). The length is the number of HR faces.
+    seeded per sample by the training pipeline) and both sides are flipped at random; outside training face ``i``
+    is paired with real LR face ``i mod n`` (fixed pairs for validation). The length is the number of HR faces.
 
     Args:
         opt (dict): Config with keys

@@ -1,11 +1,15 @@
 """BasicSR's SRModel plus what face-SR users look at in TensorBoard: the learning rate and validation faces."""
 from collections import OrderedDict
+from os import path as osp
 
 import torch
 from basicsr.models.sr_model import SRModel
+from basicsr.utils.dist_util import master_only
 from basicsr.utils.registry import MODEL_REGISTRY
+from torch.nn.parallel import DataParallel, DistributedDataParallel
 from torchvision.utils import make_grid
 
+from mrr_plugin.compat import atomic_torch_save
 from mrr_plugin.models.nonfinite_guard import NonFiniteGuard, NonFiniteOutput
 
 
@@ -22,8 +26,14 @@ class FaceSRMixin:
       state dict and checkpoints, a faster training step after a few minutes of compilation at the start (and
       once more at the first validation). ``scripts/benchmark_speed.py`` measures the gain;
     - a non-finite loss term or gradient stops training before the optimizer step takes it
-      (:class:`~mrr_plugin.models.nonfinite_guard.NonFiniteGuard`), so no NaN weights are ever saved.
+      (:class:`~mrr_plugin.models.nonfinite_guard.NonFiniteGuard`), so no NaN weights are ever saved;
+    - training states are written atomically and also hold ``training_state_extras`` (the training pipeline puts
+      the generators' states and the data position there, for an exact resume);
+    - CPU networks are wrapped for DDP without CUDA device ids, and validation calls the bare network (rank 0
+      validates alone; the DDP wrapper's forward would broadcast buffers to ranks that never join).
     """
+
+    training_state_extras = {}
 
     def init_training_settings(self):
         super().init_training_settings()
@@ -64,9 +74,35 @@ class FaceSRMixin:
         for p in net.parameters():
             p.requires_grad = flag
 
+    def model_to_device(self, net):
+        """BasicSR's, except that DDP gets ``device_ids=None`` for a CPU network (upstream passes the current CUDA
+        device, which fails without one)."""
+        net = net.to(self.device)
+        if self.opt['dist']:
+            device_ids = [torch.cuda.current_device()] if self.device.type == 'cuda' else None
+            return DistributedDataParallel(net, device_ids=device_ids,
+                                           find_unused_parameters=self.opt.get('find_unused_parameters', False))
+        return DataParallel(net) if self.opt['num_gpu'] > 1 else net
+
+    @master_only
+    def save_training_state(self, epoch, current_iter):
+        """BasicSR's state (epoch, iteration, optimizers, schedulers) plus ``training_state_extras``, written
+        atomically: a run killed while writing keeps the previous state whole."""
+        if current_iter == -1:
+            return
+        state = {'epoch': epoch, 'iter': current_iter, 'optimizers': [o.state_dict() for o in self.optimizers],
+                 'schedulers': [s.state_dict() for s in self.schedulers], **self.training_state_extras}
+        atomic_torch_save(state, osp.join(self.opt['path']['training_states'], f'{current_iter}.state'))
+
     def test(self):
-        """BasicSR's test; outside training, a non-finite output stops the test run (it is never scored)."""
-        super().test()
+        """SRModel's test on the bare network (or the EMA one), never the DDP wrapper; outside training, a
+        non-finite output stops the test run (it is never scored)."""
+        network = self.net_g_ema if hasattr(self, 'net_g_ema') else self.get_bare_model(self.net_g)
+        was_training = network.training
+        network.eval()
+        with torch.no_grad():
+            self.output = network(self.lq)
+        network.train(was_training)
         if not self.opt['is_train'] and not bool(torch.isfinite(self.output).all()):
             raise NonFiniteOutput(f'{self.opt["name"]}: network_g outputs non-finite values (NaN or infinity), so '
                                   'it is not scored; are its weights from a run that diverged?')

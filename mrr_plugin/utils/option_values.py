@@ -7,8 +7,8 @@ from os import path as osp
 
 from basicsr.utils.registry import ARCH_REGISTRY
 
-# YAML 1.1 (PyYAML) reads 2e-4 (no dot) as a string
-NUMERIC_STRING_HINT = 'YAML reads a number without a dot before its exponent as text: write 2.0e-4 or !!float 2e-4'
+# option files read 2e-4 as a number (option_check.SafeOrderedLoader); a quoted number stays text
+NUMERIC_STRING_HINT = 'a number in quotes is text: drop the quotes'
 IO_BACKENDS = ('disk', 'lmdb', 'memcached')
 
 

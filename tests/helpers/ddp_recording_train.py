@@ -9,7 +9,6 @@ import mrr_plugin  # noqa: F401  (patches basicsr: must come before any basicsr 
 
 # isort: split
 import torch
-from basicsr.train import train_pipeline
 from basicsr.utils.registry import DATASET_REGISTRY, MODEL_REGISTRY
 
 from mrr_plugin.data.face_bicubic_dataset import FaceBicubicDataset
@@ -17,6 +16,7 @@ from mrr_plugin.models.degradation_gan_model import DegradationGANModel
 from mrr_plugin.models.face_sr_model import FaceSRModel
 from mrr_plugin.models.mrrgan_model import MRRGANModel
 from mrr_plugin.models.sparnethd_model import SPARNetHDModel
+from mrr_plugin.pipelines.train_pipeline import train_pipeline
 from mrr_plugin.utils import project_root
 
 RECORD_DIR = os.environ.get('MRR_TEST_RECORD_DIR', '.')

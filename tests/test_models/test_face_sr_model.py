@@ -35,3 +35,32 @@ def test_ema_follows_batchnorm_statistics(tmp_path):
         torch.testing.assert_close(buffer, live[name])
     mean = model.net_g_ema.encoder[1].preact_func[0].norm.running_mean
     assert mean.abs().sum() > 0  # moved away from the initial zeros
+
+
+def test_cpu_network_is_wrapped_for_ddp_without_cuda_device_ids(monkeypatch):
+    """BasicSR passes the current CUDA device to DistributedDataParallel, which fails for a CPU network."""
+    import torch.distributed as dist
+    monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')
+    monkeypatch.setenv('MASTER_PORT', '29517')
+    dist.init_process_group('gloo', rank=0, world_size=1)
+    try:
+        model = FaceSRModel.__new__(FaceSRModel)
+        model.opt, model.device = {'dist': True, 'num_gpu': 0}, torch.device('cpu')
+        wrapped = model.model_to_device(torch.nn.Linear(2, 2))
+        assert isinstance(wrapped, torch.nn.parallel.DistributedDataParallel) and wrapped.device_ids is None
+    finally:
+        dist.destroy_process_group()
+
+
+def test_validation_uses_the_bare_network_not_the_ddp_wrapper():
+    """Rank 0 validates alone; calling the DDP wrapper there would start a buffer broadcast nobody joins."""
+    calls = []
+    network = torch.nn.Conv2d(3, 3, 1)
+    wrapper = torch.nn.Module()
+    wrapper.module = network
+    wrapper.forward = lambda x: calls.append('wrapper')
+    model = FaceSRModel.__new__(FaceSRModel)
+    model.net_g, model.lq, model.opt = wrapper, torch.rand(1, 3, 4, 4), {'is_train': True}
+    model.get_bare_model = lambda net: net.module
+    model.test()
+    assert calls == [] and model.output.shape == (1, 3, 4, 4) and network.training

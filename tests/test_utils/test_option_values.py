@@ -25,8 +25,8 @@ def with_value(opt, dotted, value):
 
 
 VALUE_CASES = [
-    ('train.optim_g.lr', '2e-4', "train.optim_g.lr: expected a number, got '2e-4' (YAML reads a number without a "
-                                 'dot before its exponent as text: write 2.0e-4 or !!float 2e-4).'),
+    ('train.optim_g.lr', '2e-4', "train.optim_g.lr: expected a number, got '2e-4' (a number in quotes is text: "
+                                 'drop the quotes).'),
     ('train.optim_g.lr', 'abc', "train.optim_g.lr: expected a number, got 'abc'."),
     ('train.optim_g.lr', -1, 'train.optim_g.lr: must be positive, got -1.'),
     ('train.optim_g.betas', [0.9, 1.5], 'train.optim_g.betas: expected two numbers in [0, 1), got [0.9, 1.5].'),
