@@ -3,9 +3,18 @@
 Layout (what ``basicsr.data.data_util.paths_from_lmdb`` and ``LmdbBackend`` read): an LMDB folder with
 ``data.mdb``/``lock.mdb`` whose values are PNG bytes, and ``meta_info.txt`` with one line per image:
 ``<key>.png (<h>,<w>,<c>) <png compression level>``. Keys contain no dots (BasicSR splits on the first one).
+Each LMDB also holds ``build_info.json``: the build id shared by the HR and LR LMDBs of one paired build, its role
+and face count; a paired dataset whose two LMDBs carry different ids is refused (``data_checks``).
+
+A paired rebuild (``--overwrite``) replaces both LMDBs or neither: both are built completely beside their targets,
+a journal (``<out>.replacing``) lists the renames, and a build or check that finds a journal of a killed
+replacement completes it before anything reads the pair.
 """
+import fcntl
+import json
 import os
 import shutil
+import uuid
 from dataclasses import dataclass, field
 from os import path as osp
 
@@ -66,8 +75,71 @@ def _png_bytes(rgb):
     return buffer.tobytes()
 
 
+BUILD_INFO = 'build_info.json'
+
+
 def _temporary_path(path):
     return f'{path.rstrip(os.sep)}.partial'
+
+
+def _journal_path(path):
+    return f'{path.rstrip(os.sep)}.replacing'
+
+
+def read_build_info(root):
+    """The ``build_info.json`` of an LMDB built here ({'build_id', 'role', 'faces'}), or None (another tool's)."""
+    try:
+        with open(osp.join(root, BUILD_INFO)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json_atomically(path, data):
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(data, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _replace_all(renames, journal_paths):
+    """Move each complete ``(temporary, target)`` into place; the journals (written first) let a killed
+    replacement be completed by :func:`finish_interrupted_replacement`."""
+    for journal in journal_paths:
+        _write_json_atomically(journal, renames)
+    _finish(renames, journal_paths)
+
+
+def _finish(renames, journal_paths):
+    for tmp, out in renames:
+        if osp.isdir(tmp):  # not yet moved
+            if osp.exists(out):
+                shutil.rmtree(out)
+            os.replace(tmp, out)
+    for journal in journal_paths:
+        if osp.exists(journal):
+            os.remove(journal)
+
+
+def finish_interrupted_replacement(out):
+    """Complete the replacement a killed paired build left half done at ``out`` (its journal lists every rename;
+    the new LMDBs were complete before it was written). Returns True if there was one. Several processes may call
+    this at once (DDP ranks' start-up checks): a lock on the journal serialises them."""
+    journal = _journal_path(out)
+    if not osp.exists(journal):
+        return False
+    try:
+        with open(journal) as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            if not osp.exists(journal):  # another process finished it while this one waited
+                return True
+            renames = json.load(f)
+            _finish(renames, [_journal_path(target) for _, target in renames])
+    except FileNotFoundError:
+        pass
+    return True
 
 
 def build_face_lmdb(hr_folder,
@@ -108,6 +180,7 @@ def build_face_lmdb(hr_folder,
         raise LmdbBuildError('Give both lr_folder and lr_out, or neither.')
     outputs = [hr_out] + ([lr_out] if lr_out else [])
     for out in outputs:
+        finish_interrupted_replacement(out)
         if osp.exists(out) and not overwrite:
             raise LmdbBuildError(f'{out} already exists; pass overwrite=True (--overwrite) to replace it.')
 
@@ -175,11 +248,11 @@ def build_face_lmdb(hr_folder,
         raise LmdbBuildError(f'{len(report.bad)} bad images, nothing written (use skip_bad / --skip-bad to leave '
                              f'them out):\n{listing}' if report.bad else 'No image could be written.')
 
-    for tmp, meta, out in zip(temporaries, metas, outputs):
+    build_id = uuid.uuid4().hex
+    for tmp, meta, role in zip(temporaries, metas, ('HR', 'LR')):
         with open(osp.join(tmp, 'meta_info.txt'), 'w') as f:
             f.writelines(meta)
-        if osp.exists(out):
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-        report.outputs.append(out)
+        _write_json_atomically(osp.join(tmp, BUILD_INFO), {'build_id': build_id, 'role': role, 'faces': len(meta)})
+    _replace_all([list(pair) for pair in zip(temporaries, outputs)], [_journal_path(out) for out in outputs])
+    report.outputs.extend(outputs)
     return report

@@ -110,6 +110,9 @@ class FaceSRMixin:
     def get_current_log(self):
         log = dict(super().get_current_log())
         log['lr'] = self.optimizers[0].param_groups[0]['lr']
+        guard = getattr(self, 'nonfinite_guard', None)
+        if guard is not None and guard.mode == 'skip':
+            log['nonfinite_skips'] = guard.skipped
         return log
 
     def model_ema(self, decay=0.999):

@@ -5,6 +5,10 @@ save them as ``net_g_latest.pth``. The guard watches every loss module's output 
 optimizer's gradients just before its step; a non-finite gradient raises :class:`NonFiniteTraining` there, so the
 weights (and everything saved from them) stay the last finite ones. Under DDP the gradients are all-reduced before
 the step, so every rank sees the same non-finite gradient and stops at the same point (none waits for another).
+
+With ``train.nonfinite: skip`` the training pipeline instead drops such a step (:meth:`NonFiniteGuard.skip`: the
+gradients are cleared, the weights and optimizer states stay as they were, a warning line and the log's
+``nonfinite_skips`` count it) and stops only after ``train.max_nonfinite_skips`` (default 10) skipped steps in a row.
 """
 import torch
 from torch import nn
@@ -12,8 +16,16 @@ from torch import nn
 NONFINITE_EXIT = 3  # exit status of the train/test entry points when they stop for a non-finite value
 
 
+NONFINITE_MODES = ('stop', 'skip')
+
+
 class NonFiniteTraining(RuntimeError):
-    """A loss term or gradient became NaN or infinite; the optimizer step was not taken."""
+    """A loss term or gradient became NaN or infinite; the optimizer step was not taken. ``what`` says where."""
+
+    def __init__(self, what, message=None):
+        super().__init__(message or f'{what}; stopped before the optimizer step, so the weights and every checkpoint '
+                         'and state saved so far are finite.')
+        self.what = what
 
 
 class NonFiniteOutput(ValueError):
@@ -35,6 +47,11 @@ class NonFiniteGuard:
     """Hooks on a model's losses and optimizers (see the module docstring); ``start(iteration)`` before each step."""
 
     def __init__(self, model):
+        train_opt = getattr(model, 'opt', {}).get('train') or {}
+        self.mode = train_opt.get('nonfinite', 'stop')
+        self.max_skips = train_opt.get('max_nonfinite_skips', 10)
+        self.in_a_row = self.skipped = 0
+        self.optimizers = model.optimizers
         self.iteration = 0
         self.terms = []
         for name, module in loss_modules(model):
@@ -49,6 +66,25 @@ class NonFiniteGuard:
         self.iteration = iteration
         self.terms.clear()
 
+    def step_taken(self):
+        self.in_a_row = 0
+
+    def skip(self, error, logger):
+        """With ``train.nonfinite: skip``, drop the step ``error`` stopped (clear every gradient, warn) and return;
+        else, or after ``max_nonfinite_skips`` skipped steps in a row, raise ``error`` (or one saying so)."""
+        if self.mode != 'skip':
+            raise error
+        if self.in_a_row >= self.max_skips:
+            raise NonFiniteTraining(error.what, f'{error.what}; {self.max_skips} steps in a row were skipped before '
+                                    'it (train.max_nonfinite_skips), so the run stops here; every checkpoint and '
+                                    'state saved so far is finite.') from None
+        self.in_a_row += 1
+        self.skipped += 1
+        for optimizer in self.optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        logger.warning(f'train.nonfinite: skip: {error.what}; step skipped ({self.in_a_row} in a row, '
+                       f'{self.skipped} in this run).')
+
     def _loss_hook(self, name):
         def hook(module, inputs, output):
             for value in output if isinstance(output, (tuple, list)) else (output, ):
@@ -61,7 +97,5 @@ class NonFiniteGuard:
             grads = [p.grad for group in optimizer.param_groups for p in group['params'] if p.grad is not None]
             if grads and not bool(torch.stack([torch.isfinite(g).all() for g in grads]).all()):
                 what = 'loss ' + ', '.join(self.terms) if self.terms else 'gradient (all loss terms finite)'
-                raise NonFiniteTraining(
-                    f'iteration {self.iteration}: non-finite {what} in the {network} step; stopped before the '
-                    'optimizer step, so the weights and every checkpoint and state saved so far are finite.')
+                raise NonFiniteTraining(f'iteration {self.iteration}: non-finite {what} in the {network} step')
         return hook

@@ -1,5 +1,5 @@
 """BasicSR's test pipeline on safely read options (``basicsr.test.test_pipeline`` reads the option file with a
-loader that constructs any Python object the file names)."""
+loader that constructs any Python object the file names); a face that cannot be read names its dataset and file."""
 import logging
 from os import path as osp
 
@@ -9,6 +9,7 @@ from basicsr.models import build_model
 from basicsr.utils import get_env_info, get_root_logger, get_time_str, make_exp_dirs
 from basicsr.utils.options import dict2str
 
+from mrr_plugin.data.checked_samples import CheckedSamples
 from mrr_plugin.utils.options import parse_options
 
 
@@ -22,8 +23,8 @@ def test_pipeline(root_path, argv=None):
     logger.info(dict2str(opt))
 
     test_loaders = []
-    for _, dataset_opt in sorted(opt['datasets'].items()):
-        test_set = build_dataset(dataset_opt)
+    for phase, dataset_opt in sorted(opt['datasets'].items()):
+        test_set = CheckedSamples(build_dataset(dataset_opt), f'datasets.{phase}')
         test_loaders.append(build_dataloader(test_set, dataset_opt, num_gpu=opt['num_gpu'], dist=opt['dist'],
                                              sampler=None, seed=opt['manual_seed']))
         logger.info(f"Number of test images in {dataset_opt['name']}: {len(test_set)}")

@@ -11,6 +11,9 @@ differences:
   that was never stopped (upstream restarts the epoch at its first batch with fresh generators);
 - validation runs without touching the generators (a validation at a checkpoint iteration would otherwise make
   the uninterrupted and the resumed run draw different numbers afterwards);
+- a non-finite step stops the run, or is skipped with ``train.nonfinite: skip``
+  (:mod:`mrr_plugin.models.nonfinite_guard`);
+- a face that cannot be read names its dataset and file (:mod:`mrr_plugin.data.checked_samples`; ``skip_bad``);
 - the log also shows ``data_wait``: the share of each step spent waiting for data.
 """
 import datetime
@@ -28,7 +31,9 @@ from basicsr.utils import (AvgTimer, MessageLogger, get_env_info, get_root_logge
                            mkdir_and_rename)
 from basicsr.utils.options import copy_opt_file, dict2str
 
+from mrr_plugin.data.checked_samples import CheckedSamples
 from mrr_plugin.data.seeded_sampling import ResumableSampler, SeededSamples
+from mrr_plugin.models.nonfinite_guard import NonFiniteTraining
 from mrr_plugin.utils.options import parse_options
 from mrr_plugin.utils.resume import capture_rng_states, load_resume_state, preserved_rng_states, restore_rng_states
 
@@ -41,8 +46,9 @@ class TrainingData:
         ratio = dataset_opt.get('dataset_enlarge_ratio', 1)
         dataset = build_dataset(dataset_opt)
         self.sampler = ResumableSampler(dataset, opt['world_size'], opt['rank'], ratio)
-        self.loader = build_dataloader(SeededSamples(dataset, opt['manual_seed']), dataset_opt, num_gpu=opt['num_gpu'],
-                                       dist=opt['dist'], sampler=self.sampler, seed=opt['manual_seed'])
+        samples = SeededSamples(CheckedSamples(dataset, 'datasets.train'), opt['manual_seed'])
+        self.loader = build_dataloader(samples, dataset_opt, num_gpu=opt['num_gpu'], dist=opt['dist'],
+                                       sampler=self.sampler, seed=opt['manual_seed'])
         # the loader's own generator: starting an epoch then never draws from the global one
         self.loader.generator = torch.Generator().manual_seed(opt['manual_seed'])
         self.batch_size = dataset_opt['batch_size_per_gpu']
@@ -75,7 +81,7 @@ def validation_loaders(opt, logger):
     loaders = []
     for phase, dataset_opt in opt['datasets'].items():
         if phase.split('_')[0] == 'val':
-            dataset = build_dataset(dataset_opt)
+            dataset = CheckedSamples(build_dataset(dataset_opt), f'datasets.{phase}')
             loaders.append(build_dataloader(dataset, dataset_opt, num_gpu=opt['num_gpu'], dist=opt['dist'],
                                             sampler=None, seed=opt['manual_seed']))
             logger.info(f'Number of val images/folders in {dataset_opt["name"]}: {len(dataset)}')
@@ -160,7 +166,7 @@ def train_pipeline(root_path, argv=None):
             batches += 1
             model.update_learning_rate(current_iter, warmup_iter=opt['train'].get('warmup_iter', -1))
             model.feed_data(train_data)
-            model.optimize_parameters(current_iter)
+            optimize(model, current_iter, logger)
             iter_timer.record()
             if current_iter == 1:
                 msg_logger.reset_start_time()  # the ETA leaves out the set-up
@@ -193,6 +199,20 @@ def train_pipeline(root_path, argv=None):
         validate(model, val_loaders, current_iter, tb_logger, opt, logger)
     if tb_logger:
         tb_logger.close()
+
+
+def optimize(model, current_iter, logger):
+    """One training step; a non-finite one stops the run, or is skipped with ``train.nonfinite: skip``."""
+    guard = getattr(model, 'nonfinite_guard', None)
+    try:
+        model.optimize_parameters(current_iter)
+    except NonFiniteTraining as error:
+        if guard is None:
+            raise
+        guard.skip(error, logger)
+        return
+    if guard is not None:
+        guard.step_taken()
 
 
 def validate(model, val_loaders, current_iter, tb_logger, opt, logger):

@@ -132,13 +132,16 @@ def apply_force_yml(opt, entries):
     return opt
 
 
-def check_option_file(opt_path, for_training, force_yml=(), check_files=True, notes=None):
-    """Load ``opt_path``, apply ``--force_yml`` entries, check (with ``check_files`` also every file the run
-    reads); OptionError lists every problem."""
+CHECK_DATA = ('headers', 'full', 'none')
+
+
+def check_option_file(opt_path, for_training, force_yml=(), check_files=True, notes=None, check_data='headers'):
+    """Load ``opt_path``, apply ``--force_yml`` entries, check (with ``check_files`` also every file the run reads,
+    and the faces as ``check_data`` says); OptionError lists every problem."""
     opt = apply_force_yml(load_option_file(opt_path, notes), force_yml)
     problems = option_problems(opt, for_training)
     if check_files:
-        problems += path_problems(opt, for_training)
+        problems += path_problems(opt, for_training, check_data)
     if problems:
         lines = '\n'.join(f'  - {problem}' for problem in problems)
         raise OptionError(f'{opt_path}: {len(problems)} problem(s); nothing was started:\n{lines}')
@@ -151,12 +154,13 @@ def exit_on_option_problems(argv, for_training):
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument('-opt', type=str)
     parser.add_argument('--force_yml', nargs='+', default=[])
+    parser.add_argument('--check-data', choices=CHECK_DATA, default='headers')
     args = parser.parse_known_args(argv)[0]
     if args.opt is None:
         return  # the entry point's own parser reports the missing -opt
     notes = []
     try:
-        check_option_file(args.opt, for_training, args.force_yml, notes=notes)
+        check_option_file(args.opt, for_training, args.force_yml, notes=notes, check_data=args.check_data)
     except OptionError as error:
         print(f'error: {error}', file=sys.stderr, flush=True)
         sys.exit(2)

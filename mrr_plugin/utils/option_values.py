@@ -72,6 +72,10 @@ def value_problems(opt, for_training, skip_networks=()):
             if not (isinstance(betas, (list, tuple)) and len(betas) == 2 and all(
                     isinstance(b, numbers.Number) and 0 <= b < 1 for b in betas)):
                 problems.append(f'train.{key}.betas: expected two numbers in [0, 1), got {betas!r}.')
+    from mrr_plugin.models.nonfinite_guard import NONFINITE_MODES
+    if train.get('nonfinite', 'stop') not in NONFINITE_MODES:
+        problems.append(f"train.nonfinite: must be one of {', '.join(NONFINITE_MODES)}, got {train['nonfinite']!r}.")
+    _number('train.max_nonfinite_skips', train.get('max_nonfinite_skips', 10), problems, positive=True, integer=True)
     scheduler = train.get('scheduler') if isinstance(train.get('scheduler'), dict) else {}
     for milestone in scheduler.get('milestones', ()):
         _number('train.scheduler.milestones', milestone, problems, at_least=0, integer=True)
@@ -95,13 +99,17 @@ def value_problems(opt, for_training, skip_networks=()):
     return problems
 
 
-def path_problems(opt, for_training):
+def path_problems(opt, for_training, check_data='headers'):
     """Every file or folder the run will read: data roots (LMDBs with their meta_info.txt), checkpoints to load, a
-    resume state, and the pretrained weights named losses and metrics need (never downloaded)."""
+    resume state, and the pretrained weights named losses and metrics need (never downloaded); with ``check_data``
+    ``headers`` (default) or ``full`` also every face of every dataset (:mod:`mrr_plugin.data.data_checks`)."""
+    from mrr_plugin.data.data_checks import dataset_problems
     problems = []
     for phase, dataset in (opt.get('datasets') or {}).items() if isinstance(opt.get('datasets'), dict) else ():
         if not isinstance(dataset, dict):
             continue
+        if check_data != 'none':
+            problems += dataset_problems(f'datasets.{phase}', dataset, opt.get('scale'), full=check_data == 'full')
         for key, root in dataset.items():
             if not key.startswith('dataroot') or not isinstance(root, str):
                 continue

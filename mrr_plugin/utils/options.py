@@ -15,7 +15,7 @@ from basicsr.utils import set_random_seed
 from basicsr.utils.dist_util import get_dist_info
 
 from mrr_plugin.utils.distributed import init_dist
-from mrr_plugin.utils.option_check import apply_force_yml, load_option_file
+from mrr_plugin.utils.option_check import CHECK_DATA, apply_force_yml, load_option_file
 
 
 def option_parser():
@@ -27,6 +27,9 @@ def option_parser():
     parser.add_argument('--local_rank', type=int, default=0)
     parser.add_argument(
         '--force_yml', nargs='+', default=None, help='Force to update yml files. Examples: train:ema_decay=0.999')
+    parser.add_argument('--check-data', choices=CHECK_DATA, default='headers',
+                        help='faces checked before the run: every image header (default), every image decoded '
+                        '(full), or none')
     return parser
 
 

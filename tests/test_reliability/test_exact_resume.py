@@ -111,3 +111,27 @@ def test_killed_and_resumed_run_equals_the_uninterrupted_run(model, workers, kil
     for file_name, state in straight_weights.items():
         for key, tensor in state.items():
             assert torch.equal(tensor, resumed_weights[file_name][key]), (file_name, key)
+
+
+KILL_AT = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'helpers', 'kill_at.py')
+
+
+def test_killed_while_moving_a_state_into_place_resumes_from_the_previous_one(dev_lmdbs, tmp_path):
+    """SIGKILL after ``6.state`` was written to its temporary file, before the rename: the run resumes from the
+    state at 4, the temporary file is removed, and the result is the uninterrupted run's."""
+    opt_path, name = options(tmp_path, dev_lmdbs, 'FaceSRModel', 0)
+    straight, interrupted = tmp_path / 'straight', tmp_path / 'interrupted'
+    straight.mkdir(), interrupted.mkdir()
+    run_to_end(straight, opt_path)
+    killed = subprocess.run([sys.executable, KILL_AT, 'os.rename', '/6.state', '1', '-m', 'mrr_plugin.train',
+                             '-opt', opt_path], env=python_env(interrupted), capture_output=True, timeout=600)
+    assert killed.returncode == -signal.SIGKILL
+    states = interrupted / 'experiments' / name / 'training_states'
+    assert sorted(os.listdir(states))[:2] == ['2.state', '4.state'] and any('.tmp' in f for f in os.listdir(states))
+    log = run_to_end(interrupted, opt_path, '--auto_resume')
+    assert 'Removed 1 temporary file(s) of interrupted checkpoint writes.' in log
+    assert 'Resuming training from epoch: 0, iter: 4.' in log
+    assert not any('.tmp' in f for f in os.listdir(states))
+    straight_weights, resumed_weights = final_weights(straight, name), final_weights(interrupted, name)
+    for key, tensor in straight_weights['net_g_latest.pth'].items():
+        assert torch.equal(tensor, resumed_weights['net_g_latest.pth'][key]), key

@@ -119,3 +119,49 @@ def test_test_and_benchmark_refuse_a_network_with_non_finite_outputs(nan_checkpo
     assert result.returncode == 1 and 'Traceback' not in result.stderr
     assert '--method diverged: the network outputs non-finite values' in result.stderr
     assert not (tmp_path / 'out').exists()
+
+
+def test_skip_mode_drops_non_finite_steps_and_stops_after_too_many_in_a_row(caplog):
+    import logging
+    model = _Model()
+    model.opt = {'train': {'nonfinite': 'skip', 'max_nonfinite_skips': 2}}
+    guard = NonFiniteGuard(model)
+    logger = logging.getLogger('test_nonfinite')
+
+    def step(iteration, bad):
+        guard.start(iteration)
+        model.optimizers[0].zero_grad()
+        model.cri_pix(model.net_g(torch.ones(1, 2)) * (float('nan') if bad else 1), torch.zeros(1, 1)).backward()
+        try:
+            model.optimizers[0].step()
+        except NonFiniteTraining as error:
+            guard.skip(error, logger)
+            return
+        guard.step_taken()
+
+    before = [p.detach().clone() for p in model.net_g.parameters()]
+    with caplog.at_level(logging.WARNING):
+        step(1, bad=True), step(2, bad=True)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.net_g.parameters()))  # both steps dropped
+    assert all(p.grad is None for p in model.net_g.parameters())
+    assert 'iteration 2: non-finite loss cri_pix = nan in the net_g step; step skipped (2 in a row, 2 in this run)' \
+        in caplog.text
+    step(3, bad=False)  # a finite step resets the count
+    step(4, bad=True), step(5, bad=True)
+    with pytest.raises(NonFiniteTraining, match=r'iteration 6: .*; 2 steps in a row were skipped before it'):
+        step(6, bad=True)
+    assert guard.skipped == 4
+
+
+def test_skip_mode_end_to_end_counts_skips_and_saves_nothing_non_finite(dev_lmdbs, tmp_path):
+    opt = tiny_training_dict(dev_lmdbs, 'nan_skip', 8, train_extra={'nonfinite': 'skip', 'max_nonfinite_skips': 2})
+    opt['train']['scheduler'] = {'type': 'MultiStepLR', 'milestones': [2], 'gamma': 1e13}
+    write_options(tmp_path / 'nan.yml', opt)
+    result = subprocess.run([sys.executable, '-m', 'mrr_plugin.train', '-opt', str(tmp_path / 'nan.yml')],
+                            env=python_env(tmp_path), capture_output=True, text=True, timeout=600)
+    assert result.returncode == NONFINITE_EXIT, result.stderr[-3000:]
+    assert len(re.findall(r'train.nonfinite: skip: iteration \d+: non-finite .*; step skipped', result.stderr)) == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+    assert len(errors) == 1 and '2 steps in a row were skipped before it (train.max_nonfinite_skips)' in errors[0]
+    for name, tensors in saved_tensors(tmp_path / 'experiments' / 'nan_skip').items():
+        assert all(bool(torch.isfinite(t).all()) for t in tensors if t.is_floating_point()), name

@@ -40,6 +40,8 @@ VALUE_CASES = [
     ('network_g.norm_type', 'inn', "network_g: norm_type must be 'bn', 'in' or 'none', got 'inn'."),
     ('datasets.val.io_backend', {'type': 'lmbd'},
      "datasets.val.io_backend.type: must be one of disk, lmdb, memcached, got 'lmbd'."),
+    ('train.nonfinite', 'ignore', "train.nonfinite: must be one of stop, skip, got 'ignore'."),
+    ('train.max_nonfinite_skips', 0, 'train.max_nonfinite_skips: must be positive, got 0.'),
 ]
 
 

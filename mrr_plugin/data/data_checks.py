@@ -1,0 +1,121 @@
+"""Data checks before a run: every face a dataset will read, without training on it.
+
+- image folders: every image file's header (PIL opens it without decoding the pixels: empty files, non-images and
+  broken headers are found in seconds even for 200k faces); ``full=True`` decodes every image (truncated files);
+- LMDBs: the ``meta_info.txt`` every BasicSR LMDB has (keys and sizes), and ``build_info.json`` when ours;
+- paired sets (``dataroot_gt`` + ``dataroot_lq``): the same face keys on both sides, LR size x scale = HR size, and
+  both LMDBs from the same build (a killed paired rebuild is first completed).
+
+Each problem is one sentence naming the option and the file; at most a few files are listed per problem.
+"""
+import os
+from os import path as osp
+
+from PIL import Image
+
+from mrr_plugin.data.face_image_io import BadImageError, decode_rgb
+from mrr_plugin.data.face_lmdb import IMAGE_EXTENSIONS, finish_interrupted_replacement, read_build_info
+
+LISTED = 5  # files named per problem
+
+
+def _listed(names):
+    names = sorted(names)
+    return ', '.join(names[:LISTED]) + (f' and {len(names) - LISTED} more' if len(names) > LISTED else '')
+
+
+def lmdb_faces(root):
+    """``{key: (height, width)}`` from an LMDB's ``meta_info.txt``; ValueError naming a malformed line."""
+    faces = {}
+    with open(osp.join(root, 'meta_info.txt')) as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                name, shape = line.split(' (')[:2]
+                height, width = (int(v) for v in shape.split(')')[0].split(',')[:2])
+            except ValueError:
+                raise ValueError(f'{root}/meta_info.txt line {number} is not "<key>.png (<h>,<w>,<c>) ..."') from None
+            faces[name.split('.')[0]] = (height, width)
+    return faces
+
+
+def folder_faces(root, full=False):
+    """``({file name: (height, width) or None if bad}, {file name: reason})`` of the images directly in a folder
+    (as BasicSR and the face datasets list them): headers only, or every image decoded with ``full``."""
+    faces, bad = {}, {}
+    for relative in sorted(os.listdir(root)):
+        path = osp.join(root, relative)
+        if relative.lower().endswith(IMAGE_EXTENSIONS) and osp.isfile(path):
+            try:
+                if full:
+                    with open(path, 'rb') as f:
+                        width, height = decode_rgb(f.read(), relative).size
+                else:
+                    if osp.getsize(path) == 0:
+                        raise BadImageError(f'{relative}: empty file.')
+                    with Image.open(path) as image:
+                        width, height = image.size
+            except BadImageError as error:
+                bad[relative], faces[relative] = str(error), None
+                continue
+            except Exception as error:  # PIL's header errors (UnidentifiedImageError, OSError, SyntaxError)
+                bad[relative], faces[relative] = f'{relative}: not an image ({error}).', None
+                continue
+            faces[relative] = (height, width)
+    return faces, bad
+
+
+def dataset_problems(where, dataset, scale, full=False):
+    """Problems of the faces of one dataset's options (``where`` e.g. ``datasets.train``); roots that do not
+    exist are reported elsewhere (option_values.path_problems)."""
+    problems, faces = [], {}
+    for key, root in dataset.items():
+        if not key.startswith('dataroot') or not isinstance(root, str) or not osp.exists(root):
+            continue
+        backend = dataset.get(f'io_backend{key[len("dataroot"):]}', dataset.get('io_backend')) or {}
+        if backend.get('type') == 'lmdb':
+            if finish_interrupted_replacement(root):
+                print(f'note: completed the interrupted replacement of the paired LMDB {root}.', flush=True)
+            if not osp.isfile(osp.join(root, 'meta_info.txt')):
+                continue  # reported by path_problems
+            try:
+                faces[key] = lmdb_faces(root)
+            except ValueError as error:
+                problems.append(f'{where}.{key}: {error}.')
+        else:
+            faces[key], bad = folder_faces(root, full)
+            if bad:
+                problems.append(f'{where}.{key}: {len(bad)} file(s) of {root} are not readable images: '
+                                f'{_listed(bad.values())}')
+            if not faces[key]:
+                problems.append(f'{where}.{key}: {root} holds no images.')
+    if 'dataroot_gt' in faces and 'dataroot_lq' in faces:
+        problems += _pair_problems(where, dataset, faces['dataroot_gt'], faces['dataroot_lq'], scale)
+    return problems
+
+
+def _pair_problems(where, dataset, hr, lr, scale):
+    """HR and LR faces pair up as BasicSR pairs them: LMDB keys equal; in folders the LR file of ``<stem><ext>``
+    is ``filename_tmpl.format(<stem>)<ext>``."""
+    problems = []
+    template = dataset.get('filename_tmpl', '{}')
+    partner = {k: k if osp.isfile(osp.join(dataset['dataroot_gt'], 'data.mdb')) else
+               template.format(osp.splitext(k)[0]) + osp.splitext(k)[1] for k in hr}
+    missing, extra = set(partner.values()) - set(lr), set(lr) - set(partner.values())
+    if missing or extra:
+        problems.append(f'{where}: dataroot_gt and dataroot_lq hold different faces ({len(missing)} HR face(s) '
+                        f'without LR: {_listed(missing) or "-"}; {len(extra)} LR face(s) without HR: '
+                        f'{_listed(extra) or "-"}).')
+    if isinstance(scale, int) and scale > 0:
+        wrong = sorted(k for k, p in partner.items()
+                       if hr[k] and lr.get(p) and tuple(s * scale for s in lr[p]) != hr[k])
+        if wrong:
+            (lr_h, lr_w), (hr_h, hr_w) = lr[partner[wrong[0]]], hr[wrong[0]]
+            problems.append(f'{where}: {len(wrong)} LR face(s) x scale {scale} do not give their HR size, e.g. '
+                            f'{wrong[0]}: LR {lr_w}x{lr_h}, HR {hr_w}x{hr_h}.')
+    builds = [read_build_info(dataset[key]) for key in ('dataroot_gt', 'dataroot_lq')]
+    if all(builds) and builds[0].get('build_id') != builds[1].get('build_id'):
+        problems.append(f'{where}: dataroot_gt {dataset["dataroot_gt"]} and dataroot_lq {dataset["dataroot_lq"]} '
+                        'come from different builds of scripts/create_face_lmdb.py; rebuild them together.')
+    return problems

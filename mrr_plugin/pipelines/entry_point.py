@@ -1,0 +1,22 @@
+"""What ``python -m mrr_plugin.train`` and ``mrr_plugin.test`` share: check the options before anything is created
+or archived, run the pipeline, and end a run that cannot go on with one line and a documented exit status
+(2 options, 3 a non-finite value, 4 an unreadable face)."""
+import sys
+
+from mrr_plugin.data.checked_samples import DATA_ERROR_EXIT, SampleReadError, first_line
+from mrr_plugin.models.nonfinite_guard import NONFINITE_EXIT, NonFiniteOutput, NonFiniteTraining
+from mrr_plugin.utils import project_root
+from mrr_plugin.utils.option_check import exit_on_option_problems
+
+
+def run_pipeline(pipeline, for_training, argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    exit_on_option_problems(argv, for_training)
+    try:
+        pipeline(project_root(), argv)
+    except (NonFiniteTraining, NonFiniteOutput) as error:
+        print(f'error: {error}', file=sys.stderr, flush=True)
+        sys.exit(NONFINITE_EXIT)
+    except SampleReadError as error:
+        print(f'error: {first_line(error)}', file=sys.stderr, flush=True)
+        sys.exit(DATA_ERROR_EXIT)
