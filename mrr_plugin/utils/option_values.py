@@ -7,6 +7,8 @@ from os import path as osp
 
 from basicsr.utils.registry import ARCH_REGISTRY
 
+from mrr_plugin.utils.resume import UnsafeOrBrokenFile, load_training_state
+
 # option files read 2e-4 as a number (option_check.SafeOrderedLoader); a quoted number stays text
 NUMERIC_STRING_HINT = 'a number in quotes is text: drop the quotes'
 IO_BACKENDS = ('disk', 'lmdb', 'memcached')
@@ -125,8 +127,14 @@ def path_problems(opt, for_training, check_data='headers'):
                 problems.append(f'{where}: {root} does not exist.')
     paths = opt.get('path') if isinstance(opt.get('path'), dict) else {}
     for key, value in paths.items():
-        if (key.startswith('pretrain_network_') or key == 'resume_state') and value and not osp.isfile(value):
-            problems.append(f'path.{key}: {value} does not exist.')
+        if (key.startswith('pretrain_network_') or key == 'resume_state') and value:
+            if not osp.isfile(value):
+                problems.append(f'path.{key}: {value} does not exist.')
+                continue
+            try:  # read as data only (weights_only=True): a file holding code is refused, and nothing in it runs
+                load_training_state(value)
+            except UnsafeOrBrokenFile as error:
+                problems.append(f'path.{key}: {error}')
     train = opt.get('train') if isinstance(opt.get('train'), dict) else {}
     for key, loss in train.items():
         if isinstance(loss, dict) and loss.get('type') == 'FacePerceptualLoss':

@@ -140,3 +140,17 @@ def test_test_entry_point_names_the_bad_lr_face_of_a_paired_set(face_folders, tm
     checked = run('test', write_options(tmp_path / 'test.yml', opt), tmp_path / 'project2')
     assert checked.returncode == 2 and f'{names[7]}: not an image' in checked.stderr
     assert not (tmp_path / 'project2').exists()
+
+
+def test_benchmark_names_bad_faces_before_creating_out(face_folders, tmp_path):
+    folders, names = face_folders
+    (folders['HR'] / names[2]).write_bytes(b'')
+    os.remove(folders['LR'] / names[4])
+    out = tmp_path / 'out'
+    result = subprocess.run([sys.executable, '-m', 'mrr_plugin.benchmark', '--hr', str(folders['HR']), '--lr',
+                             str(folders['LR']), '--out', str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and 'Traceback' not in result.stderr and not out.exists()
+    assert f'error: --hr: 1 file(s) of {folders["HR"]} are not readable images: {names[2]}: empty file.' in \
+        result.stderr
+    assert f'--hr and --lr hold different faces (1 HR face(s) without LR: {names[4]}; 0 LR face(s) without HR: -).' \
+        in result.stderr

@@ -111,3 +111,25 @@ def test_training_stops_on_bad_values_before_the_old_experiment_is_archived(tmp_
     assert "network_g: norm_type must be 'bn', 'in' or 'none', got 'inn'." in result.stderr
     assert sorted(os.listdir(root / 'experiments')) == [opt['name']] and (old_run / 'keep.txt').exists()
     assert not (root / 'tb_logger').exists()
+
+
+class _Payload:
+    """Unpickling this object would create the file ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+def test_a_pretrained_checkpoint_holding_code_is_refused_before_the_run_and_never_run(tmp_path):
+    import torch
+    marker = tmp_path / 'marker'
+    checkpoint = tmp_path / 'net_g.pth'
+    torch.save({'params': {}, 'payload': _Payload(str(marker))}, checkpoint)
+    opt = with_value(load_option_file(DEMO_OPTIONS), 'path.pretrain_network_g', str(checkpoint))
+    with pytest.raises(OptionError, match=r'path.pretrain_network_g: .*net_g.pth does not load as plain tensors and '
+                                          r'numbers .* nothing in it was run'):
+        check_option_file(write(tmp_path, opt), for_training=True, check_data='none')
+    assert not marker.exists()
