@@ -22,9 +22,13 @@ write. ``--authors-seeds`` adds runs of the authors' code from other seeds (thei
 order): how far apart two of their seeds are says how much of a gap is noise. A same-batch check
 (``--same-batch-steps``) then trains both from the shared weights on identical batches without augmentation
 and compares their losses and weight updates: it separates the recipe from the data pipelines' random draws.
-Prints a Markdown table (also ``results.md`` / ``results.csv`` in ``--out``) and writes ``curves.png`` (PSNR vs.
+``--variants bf16 compile bf16+compile`` adds runs of ours with those training options (``train.precision``,
+``train.compile``) from the same faces, seed, recipe and initial weights: the time-to-quality table gives, for each
+run, the wall-clock to reach each ``--targets`` PSNR (default: what the authors' fp32 code has at its last
+iteration) as a ratio to the authors' run, and the PSNR at equal iterations against our fp32 run.
+Prints Markdown tables (also ``results.md`` / ``results.csv`` in ``--out``) and writes ``curves.png`` (PSNR vs.
 iteration and vs. wall-clock). A finished run is kept (``<run>/curve.json``) and reused by a later call with the
-same settings.
+same settings; ``--rerun`` trains every run again (timings compared in one table must come from one call).
 """
 import argparse
 import csv
@@ -149,9 +153,15 @@ def train_authors(args):
                     break
 
 
-def our_options(args, seed, init, train_folder, name):
-    """Our recipe with the benchmark's data, budget, seed and initial weights (nothing else changed)."""
+VARIANTS = {'fp32': {}, 'bf16': {'precision': 'bf16'}, 'compile': {'compile': True},
+            'bf16+compile': {'precision': 'bf16', 'compile': True}}
+
+
+def our_options(args, seed, init, train_folder, name, variant='fp32'):
+    """Our recipe with the benchmark's data, budget, seed and initial weights, and the ``variant``'s training
+    options (nothing else changed)."""
     opt = load_option_file(args.recipe)
+    opt['train'].update(VARIANTS[variant])
     opt.update(name=name, num_gpu=0, manual_seed=seed)
     train_set = opt['datasets']['train']
     train_set.update(dataroot_gt=osp.abspath(train_folder), io_backend={'type': 'disk'},
@@ -174,9 +184,13 @@ def recipe_adam(args):
     return float(args.lr if args.lr is not None else optim['lr']), [float(b) for b in optim.get('betas', (0.9, 0.999))]
 
 
-def run_side(args, side, seed, work):
-    """Train one run (``side``: 'authors' or 'ours') unless its curve is kept; returns its checkpoints."""
-    label = f'{side}_seed{seed}'
+def run_label(side, seed, variant='fp32'):
+    return f'{side}_seed{seed}' if variant == 'fp32' else f'{side}-{variant}_seed{seed}'
+
+
+def run_side(args, side, seed, work, variant='fp32'):
+    """Train one run (``side``: 'authors' or 'ours' with ``variant``); returns its checkpoints and their times."""
+    label = run_label(side, seed, variant)
     run_dir = osp.join(work, label)
     os.makedirs(run_dir, exist_ok=True)
     init = write_initial_weights(args, seed, osp.join(work, f'init_seed{seed}.pth'))
@@ -193,7 +207,7 @@ def run_side(args, side, seed, work):
         name = f'benchmark_{args.arch}_{label}'
         option_file = osp.join(run_dir, 'options.yml')
         with open(option_file, 'w') as f:
-            yaml.dump(our_options(args, seed, init, args.train_folder, name), f, Dumper=ordered_yaml()[1])
+            yaml.dump(our_options(args, seed, init, args.train_folder, name, variant), f, Dumper=ordered_yaml()[1])
         command = [sys.executable, '-m', 'mrr_plugin.train', '-opt', option_file]
         checkpoints = osp.join(run_dir, 'experiments', name, 'models', 'net_g_{}.pth')
     started = time.time()
@@ -226,18 +240,18 @@ def score_checkpoints(args, side, paths, lr, hr):
     return scores
 
 
-def curve(args, side, seed, work, lr, hr):
+def curve(args, side, seed, work, lr, hr, variant='fp32'):
     """{'label', 'iterations', 'seconds', 'psnr', 'ssim'} of one run (trained now or kept from before)."""
     keys = ('arch', 'iters', 'eval_every', 'batch_size', 'lr', 'workers', 'held_out', 'recipe')
     settings = {key: getattr(args, key) for key in keys}
-    settings['faces'] = osp.abspath(args.faces)
-    kept = osp.join(work, f'{side}_seed{seed}', 'curve.json')
-    if osp.isfile(kept):
+    settings.update(faces=osp.abspath(args.faces), variant=variant)
+    kept = osp.join(work, run_label(side, seed, variant), 'curve.json')
+    if osp.isfile(kept) and not args.rerun:
         with open(kept) as f:
             record = json.load(f)
         if record['settings'] == settings:
             return record
-    label, paths, seconds = run_side(args, side, seed, work)
+    label, paths, seconds = run_side(args, side, seed, work, variant)
     scores = score_checkpoints(args, side, paths, lr, hr)
     record = {'label': label, 'settings': settings, 'iterations': [0, *range(args.eval_every, args.iters + 1,
                                                                              args.eval_every)],
@@ -308,7 +322,7 @@ def same_batch_check(args, init, lr_faces, hr_faces):
 
 
 # ---------------------------------------------------------------------------------------------------- report
-def report(args, authors, ours, others, bicubic, same_batches=None):
+def report(args, authors, ours, others, bicubic, same_batches=None, variants=()):
     """Markdown table, CSV and the summary lines; returns the largest |ours - authors| from ``--compare-from`` on."""
     header = ['iteration', "authors' code (dB)", 'ours (dB)', 'ours - authors (dB)', "authors' SSIM", 'ours SSIM',
               "authors' time (s)", 'ours time (s)'] + [f"authors' code, seed {r['label'].split('seed')[1]} (dB)"
@@ -333,6 +347,8 @@ def report(args, authors, ours, others, bicubic, same_batches=None):
                      f"difference {spread:.2f} dB from iteration {args.compare_from} on")
     if same_batches:
         lines.append(same_batches)
+    if variants:
+        lines += time_to_quality(args, authors, ours, variants)
     text = '\n'.join(lines) + '\n'
     with open(osp.join(args.out, 'results.md'), 'w') as f:
         f.write(text)
@@ -342,6 +358,34 @@ def report(args, authors, ours, others, bicubic, same_batches=None):
     return gap
 
 
+def reached_at(run, target):
+    """(iteration, seconds) of the first checkpoint of ``run`` at or above ``target`` dB, or None."""
+    for iteration, seconds, psnr in zip(run['iterations'], run['seconds'], run['psnr']):
+        if iteration > 0 and psnr >= target:
+            return iteration, seconds
+    return None
+
+
+def time_to_quality(args, authors, ours, variants):
+    """Markdown lines: per run, the wall-clock to each target PSNR (ratio to the authors' run) and the PSNR at the
+    last iteration (difference to our fp32 run)."""
+    targets = args.targets or [authors['psnr'][-1]]
+    header = ['run', *[f'time to {t:.2f} dB (s)' for t in targets], *[f'x authors ({t:.2f} dB)' for t in targets],
+              f"PSNR at {authors['iterations'][-1]} it. (dB)", 'vs. ours fp32 (dB)', 's / iteration']
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for name, run in [("authors' code (fp32)", authors), ('ours fp32', ours)] + [
+            (f'ours {variant}', run) for variant, run in variants]:
+        reached = [reached_at(run, t) for t in targets]
+        theirs = [reached_at(authors, t) for t in targets]
+        times = [f'{r[1]:.0f} (it. {r[0]})' if r else 'not reached' for r in reached]
+        ratios = [f'{r[1] / a[1]:.2f}' if r and a else '-' for r, a in zip(reached, theirs)]
+        per_iteration = (run['seconds'][-1] - run['seconds'][1]) / (run['iterations'][-1] - run['iterations'][1])
+        lines.append('| ' + ' | '.join([name, *times, *ratios, f"{run['psnr'][-1]:.2f}",
+                                        f"{run['psnr'][-1] - ours['psnr'][-1]:+.2f}", f'{per_iteration:.2f}']) + ' |')
+    return ['', f'Time to quality (wall-clock from launch, imports included; {args.held_out} held-out faces):', '',
+            *lines]
+
+
 def plot(args, runs, bicubic):
     """curves.png: held-out PSNR vs. iteration and vs. wall-clock, one line per run, bicubic dashed."""
     import matplotlib
@@ -349,8 +393,8 @@ def plot(args, runs, bicubic):
     from matplotlib import pyplot as plt
     figure, axes = plt.subplots(1, 2, figsize=(11, 4), dpi=100)
     for run in runs:
-        name = ("authors' code" if run['label'].startswith('authors') else 'ours') + ', seed ' + \
-            run['label'].split('seed')[1]
+        side, seed = run['label'].split('_seed')
+        name = side.replace('authors', "authors' code").replace('-', ' ') + f', seed {seed}'
         axes[0].plot(run['iterations'], run['psnr'], marker='o', label=name)
         axes[1].plot(np.array(run['seconds']) / 60, run['psnr'], marker='o', label=name)
     trained = [p for run in runs for k, p in zip(run['iterations'], run['psnr']) if k > 0]
@@ -390,6 +434,11 @@ def main(argv=None):
                         help='steps of the identical-batch check of the two recipes (0: skip it)')
     parser.add_argument('--compare-from', type=int, default=200, help='iteration from which the gap is judged')
     parser.add_argument('--target', type=float, default=0.2, help='largest |ours - authors| in dB (summary line)')
+    parser.add_argument('--variants', nargs='*', default=[], choices=[v for v in VARIANTS if v != 'fp32'],
+                        help='further runs of ours with these training options (time-to-quality table)')
+    parser.add_argument('--targets', type=float, nargs='*', default=[],
+                        help="PSNR targets (dB) of the time-to-quality table (default: the authors' last PSNR)")
+    parser.add_argument('--rerun', action='store_true', help='train every run again instead of reusing kept ones')
     parser.add_argument('--out', default=osp.join(project_root(), 'results', 'benchmark_training'))
     # the authors' run (the script calls itself in a subprocess)
     parser.add_argument('--train-authors', action='store_true', help=argparse.SUPPRESS)
@@ -423,13 +472,14 @@ def main(argv=None):
     authors = curve(args, 'authors', args.seed, work, lr, hr)
     ours = curve(args, 'ours', args.seed, work, lr, hr)
     others = [curve(args, 'authors', seed, work, lr, hr) for seed in args.authors_seeds if seed != args.seed]
+    variants = [(variant, curve(args, 'ours', args.seed, work, lr, hr, variant)) for variant in args.variants]
     same_batches = None
     if args.same_batch_steps > 0:
         train_lr, train_hr = face_pairs(hr_folder, None, train_names[:args.same_batch_steps * args.batch_size])
         hr_tensor = torch.from_numpy(np.stack(train_hr).transpose(0, 3, 1, 2).astype(np.float32) / 255)
         same_batches = same_batch_check(args, osp.join(work, f'init_seed{args.seed}.pth'), train_lr, hr_tensor)
-    report(args, authors, ours, others, bicubic, same_batches)
-    plot(args, [authors, ours, *others], bicubic)
+    report(args, authors, ours, others, bicubic, same_batches, variants)
+    plot(args, [authors, ours, *others, *(run for _, run in variants)], bicubic)
     return 0
 
 

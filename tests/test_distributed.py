@@ -48,13 +48,16 @@ def assert_same_weights(record, iteration, skip_batchnorm_statistics=False):
     return rank0
 
 
-@pytest.mark.parametrize('model', ['RecordingFaceSRModel', 'RecordingMRRGANModel'])
-def test_two_process_gloo_training_and_resume(model, dev_lmdbs, random_vgg19_weights, tmp_path):
+@pytest.mark.parametrize('model, precision', [('RecordingFaceSRModel', 'fp32'), ('RecordingMRRGANModel', 'fp32'),
+                                              ('RecordingFaceSRModel', 'bf16')])
+def test_two_process_gloo_training_and_resume(model, precision, dev_lmdbs, random_vgg19_weights, tmp_path):
     root, record = tmp_path / 'project', tmp_path / 'record'
     root.mkdir()
     record.mkdir()
+    precision_option = ('--force_yml', f'train:precision={precision}')
     # 24 faces, 2 ranks x batch 3: one epoch = 4 iterations
-    log = torchrun(root, record, write_options(tmp_path / 'opt.yml', dev_lmdbs, model, 4, random_vgg19_weights))
+    log = torchrun(root, record, write_options(tmp_path / 'opt.yml', dev_lmdbs, model, 4, random_vgg19_weights),
+                   *precision_option)
     assert 'Disable distributed' not in log
 
     first = assert_same_weights(record, 2)
@@ -79,7 +82,7 @@ def test_two_process_gloo_training_and_resume(model, dev_lmdbs, random_vgg19_wei
     assert set(os.listdir(experiment / 'models')) == expected
 
     log = torchrun(root, record, write_options(tmp_path / 'opt.yml', dev_lmdbs, model, 6, random_vgg19_weights),
-                   '--auto_resume')
+                   '--auto_resume', *precision_option)
     resumed_log = open(sorted(glob.glob(str(experiment / 'train_*.log')))[-1]).read()
     assert 'Resuming training from epoch: 0, iter: 4.' in resumed_log
     assert 'iter:       5' in resumed_log and 'iter:       1,' not in resumed_log

@@ -55,12 +55,14 @@ def pil_bicubic_resize(x, size, quantize=False):
 
 
 def resize_with_matrices(x, rows, cols, quantize=False):
-    """Separable resize ``rows @ x @ cols.T`` (horizontal pass first, as PIL), optionally 8-bit like PIL."""
-    x = torch.matmul(x, cols.t())
-    if quantize:
-        x = quantize_8bit(x)
-    x = torch.matmul(rows, x)
-    return quantize_8bit(x) if quantize else x
+    """Separable resize ``rows @ x @ cols.T`` (horizontal pass first, as PIL), optionally 8-bit like PIL; always in
+    float32, also inside an autocast region (bf16's 8-bit mantissa would move pixels off PIL's 1/255 grid)."""
+    with torch.autocast(x.device.type, enabled=False):  # float32 on purpose: PIL-exact
+        x = torch.matmul(x.float(), cols.float().t())
+        if quantize:
+            x = quantize_8bit(x)
+        x = torch.matmul(rows.float(), x)
+        return quantize_8bit(x) if quantize else x
 
 
 def quantize_8bit(x):

@@ -30,7 +30,8 @@ class InstanceNorm2d(nn.InstanceNorm2d):
             # PyTorch's channels-last CPU kernel takes the variance as E[x^2] - E[x]^2 in float32 (3 % error at
             # |mean| = 30 std): subtract a near-mean per-plane shift first (the norm is invariant to it).
             x = x - x[:, :, ::4, ::4].mean((2, 3), keepdim=True)
-        return F.group_norm(x, x.shape[1], self.weight, self.bias, self.eps)
+        # statistics in float32 on purpose (under bf16/fp16 autocast too); the result in the input's dtype
+        return F.group_norm(x.float(), x.shape[1], self.weight, self.bias, self.eps).to(x.dtype)
 
 
 def _interleave_phases(y, out_channels):

@@ -35,7 +35,8 @@ def lmdb_faces(root):
                 name, shape = line.split(' (')[:2]
                 height, width = (int(v) for v in shape.split(')')[0].split(',')[:2])
             except ValueError:
-                raise ValueError(f'{root}/meta_info.txt line {number} is not "<key>.png (<h>,<w>,<c>) ..."') from None
+                raise ValueError(f'{root}/meta_info.txt line {number} is not '
+                                 '"<key>.png (<h>,<w>,<c>) <level>"') from None
             faces[name.split('.')[0]] = (height, width)
     return faces
 

@@ -83,7 +83,7 @@ class DegradationGANModel(FaceSRMixin, SRModel):
             self._freeze(self.net_l2h)
         self.setup_optimizers()
         self.setup_schedulers()
-        self.guard_nonfinite()
+        self.watch_losses_and_optimizers()
 
     def _freeze(self, net):
         net.eval()
@@ -136,39 +136,42 @@ class DegradationGANModel(FaceSRMixin, SRModel):
         if net_d is not None:
             self.set_requires_grad(net_d, False)
         optimizer_g.zero_grad()
-        loss_dict[f'l_{prefix}_pix'] = self.cri[pixel](generator_out, target)
-        total = loss_dict[f'l_{prefix}_pix']
-        if net_d is not None:
-            loss_dict[f'l_{prefix}_gan'] = self.cri[gan](net_d(generator_out), True, is_disc=False)
-            total = total + loss_dict[f'l_{prefix}_gan']
-        total.backward()
-        optimizer_g.step()
+        with self.precision.autocast():
+            loss_dict[f'l_{prefix}_pix'] = self.cri[pixel](generator_out, target)
+            total = loss_dict[f'l_{prefix}_pix']
+            if net_d is not None:
+                loss_dict[f'l_{prefix}_gan'] = self.cri[gan](net_d(generator_out), True, is_disc=False)
+                total = total + loss_dict[f'l_{prefix}_gan']
+        self.precision.backward_step(total, optimizer_g)
         if net_d is None:
             return
         self.set_requires_grad(net_d, True)
         optimizer_d = getattr(self, f'optimizer_d_{d_name}')
         optimizer_d.zero_grad()
-        real_pred, fake_pred = net_d(real), net_d(generator_out.detach())
-        l_d = self.cri[gan](real_pred, True, is_disc=True) + self.cri[gan](fake_pred, False, is_disc=True)
-        l_d.backward()
-        optimizer_d.step()
+        with self.precision.autocast():
+            real_pred, fake_pred = net_d(real), net_d(generator_out.detach())
+            l_d = self.cri[gan](real_pred, True, is_disc=True) + self.cri[gan](fake_pred, False, is_disc=True)
+        self.precision.backward_step(l_d, optimizer_d)
         loss_dict[f'l_d_{d_name}'] = l_d
-        loss_dict[f'out_d_{d_name}_real'] = real_pred.detach().mean()
-        loss_dict[f'out_d_{d_name}_fake'] = fake_pred.detach().mean()
+        loss_dict[f'out_d_{d_name}_real'] = real_pred.detach().float().mean()
+        loss_dict[f'out_d_{d_name}_fake'] = fake_pred.detach().float().mean()
 
     def optimize_parameters(self, current_iter):
         loss_dict = OrderedDict()
         hr = self.gt
         if self.train_h2l:
             scale = hr.shape[-1] // self.real_lr.shape[-1]
-            self.fake_lr = self.net_h2l(hr)
+            with self.precision.autocast():
+                self.fake_lr = self.net_h2l(hr).float()
             self._adversarial_step(loss_dict, 'h2l', self.fake_lr, F.avg_pool2d(hr, scale), self.real_lr, 'lr')
         else:
-            with torch.no_grad():
-                self.fake_lr = self.net_h2l(hr)
+            with torch.no_grad(), self.precision.autocast():
+                self.fake_lr = self.net_h2l(hr).float()
         if self.train_l2h:
-            self.output = self.net_l2h(self.fake_lr.detach())
+            with self.precision.autocast():
+                self.output = self.net_l2h(self.fake_lr.detach()).float()
             self._adversarial_step(loss_dict, 'l2h', self.output, hr, hr, 'hr')
+        self.precision.update()
         self.log_dict = self.reduce_loss_dict(loss_dict)
 
     def save(self, epoch, current_iter):

@@ -10,7 +10,8 @@ from torch.nn.parallel import DataParallel, DistributedDataParallel
 from torchvision.utils import make_grid
 
 from mrr_plugin.compat import atomic_torch_save
-from mrr_plugin.models.nonfinite_guard import NonFiniteGuard, NonFiniteOutput
+from mrr_plugin.models.nonfinite_guard import NonFiniteGuard, NonFiniteOutput, loss_modules
+from mrr_plugin.models.precision import PRECISIONS, MixedPrecision, check_precision, float32_inputs
 
 
 class FaceSRMixin:
@@ -25,6 +26,9 @@ class FaceSRMixin:
     - ``train.compile: true`` compiles the generator with torch.compile (inductor) in place: the same module,
       state dict and checkpoints, a faster training step after a few minutes of compilation at the start (and
       once more at the first validation). ``scripts/benchmark_speed.py`` measures the gain;
+    - ``train.precision: bf16 | fp16`` runs each step's forward passes under autocast, losses in float32, with loss
+      scaling for fp16 (:mod:`~mrr_plugin.models.precision`); ``val.precision`` does the same for validation
+      (default fp32);
     - a non-finite loss term or gradient stops training before the optimizer step takes it
       (:class:`~mrr_plugin.models.nonfinite_guard.NonFiniteGuard`), so no NaN weights are ever saved;
     - training states are written atomically and also hold ``training_state_extras`` (the training pipeline puts
@@ -38,11 +42,16 @@ class FaceSRMixin:
     def init_training_settings(self):
         super().init_training_settings()
         self.compile_if_asked(self.net_g)
-        self.guard_nonfinite()
+        self.watch_losses_and_optimizers()
 
-    def guard_nonfinite(self):
-        """Watch the losses and optimizers built so far (call once they all exist)."""
+    def watch_losses_and_optimizers(self):
+        """Once every loss and optimizer exists: the non-finite guard, and the training precision (loss modules then
+        take float32 inputs)."""
         self.nonfinite_guard = NonFiniteGuard(self)
+        self.precision = MixedPrecision(self.opt['train'].get('precision', 'fp32'), self.device)
+        if self.precision.precision != 'fp32':
+            for _, module in loss_modules(self):
+                module.register_forward_pre_hook(float32_inputs, with_kwargs=True)
 
     def update_learning_rate(self, current_iter, warmup_iter=-1):
         """BasicSR's pipeline calls this first in every iteration: the guard learns the iteration here."""
@@ -56,16 +65,20 @@ class FaceSRMixin:
             for net in nets:
                 self.get_bare_model(net).compile()
 
-    def content_losses(self, loss_dict):
-        """Sum of the configured pixel and perceptual losses of ``self.output`` vs ``self.gt``, logged in
-        ``loss_dict`` as ``l_g_pix`` / ``l_g_percep`` (the non-adversarial part of the GAN recipes)."""
+    def content_losses(self, loss_dict, prefix='l_g_'):
+        """Sum of the configured pixel and perceptual (and style) losses of ``self.output`` vs ``self.gt``, logged
+        in ``loss_dict`` as ``<prefix>pix`` / ``<prefix>percep`` / ``<prefix>style`` (SRModel's step uses ``l_``,
+        the non-adversarial part of the GAN recipes ``l_g_``)."""
         total = 0
         if self.cri_pix:
-            loss_dict['l_g_pix'] = self.cri_pix(self.output, self.gt)
-            total = total + loss_dict['l_g_pix']
+            loss_dict[f'{prefix}pix'] = self.cri_pix(self.output, self.gt)
+            total = total + loss_dict[f'{prefix}pix']
         if self.cri_perceptual:
-            loss_dict['l_g_percep'], _ = self.cri_perceptual(self.output, self.gt)
-            total = total + loss_dict['l_g_percep']
+            percep, style = self.cri_perceptual(self.output, self.gt)
+            for name, value in (('percep', percep), ('style', style)):
+                if value is not None:
+                    loss_dict[f'{prefix}{name}'] = value
+                    total = total + value
         return total
 
     @staticmethod
@@ -91,17 +104,25 @@ class FaceSRMixin:
         if current_iter == -1:
             return
         state = {'epoch': epoch, 'iter': current_iter, 'optimizers': [o.state_dict() for o in self.optimizers],
-                 'schedulers': [s.state_dict() for s in self.schedulers], **self.training_state_extras}
+                 'schedulers': [s.state_dict() for s in self.schedulers], **self.precision.state_dict(),
+                 **self.training_state_extras}
         atomic_torch_save(state, osp.join(self.opt['path']['training_states'], f'{current_iter}.state'))
 
+    def resume_training(self, resume_state):
+        super().resume_training(resume_state)
+        self.precision.load_state_dict(resume_state)
+
     def test(self):
-        """SRModel's test on the bare network (or the EMA one), never the DDP wrapper; outside training, a
-        non-finite output stops the test run (it is never scored)."""
+        """SRModel's test on the bare network (or the EMA one), never the DDP wrapper, in ``val.precision``
+        (default fp32); outside training, a non-finite output stops the test run (it is never scored)."""
         network = self.net_g_ema if hasattr(self, 'net_g_ema') else self.get_bare_model(self.net_g)
         was_training = network.training
         network.eval()
-        with torch.no_grad():
-            self.output = network(self.lq)
+        precision = (self.opt.get('val') or {}).get('precision', 'fp32')
+        check_precision(precision, self.device.type, 'val.precision')
+        with torch.no_grad(), torch.autocast(self.device.type, dtype=PRECISIONS[precision] or torch.float32,
+                                             enabled=precision != 'fp32'):
+            self.output = network(self.lq).float()
         network.train(was_training)
         if not self.opt['is_train'] and not bool(torch.isfinite(self.output).all()):
             raise NonFiniteOutput(f'{self.opt["name"]}: network_g outputs non-finite values (NaN or infinity), so '
@@ -161,15 +182,21 @@ class AdversarialStepMixin(FaceSRMixin):
         loss_dict = OrderedDict()
         self.set_requires_grad(self.net_d, False)
         self.optimizer_g.zero_grad()
-        self.output = self.net_g(self.lq)
-        if current_iter % self.net_d_iters == 0 and current_iter > self.net_d_init_iters:
-            (self.content_losses(loss_dict) + self.generator_adversarial_losses(loss_dict)).backward()
-            self.optimizer_g.step()
+        with self.precision.autocast():
+            self.output = self.net_g(self.lq).float()
+            if current_iter % self.net_d_iters == 0 and current_iter > self.net_d_init_iters:
+                l_g = self.content_losses(loss_dict) + self.generator_adversarial_losses(loss_dict)
+            else:
+                l_g = None
+        if l_g is not None:
+            self.precision.backward_step(l_g, self.optimizer_g)
 
         self.set_requires_grad(self.net_d, True)
         self.optimizer_d.zero_grad()
-        self.discriminator_loss(loss_dict).backward()
-        self.optimizer_d.step()
+        with self.precision.autocast():
+            l_d = self.discriminator_loss(loss_dict)
+        self.precision.backward_step(l_d, self.optimizer_d)
+        self.precision.update()
 
         self.log_dict = self.reduce_loss_dict(loss_dict)
         if self.ema_decay > 0:
@@ -178,4 +205,17 @@ class AdversarialStepMixin(FaceSRMixin):
 
 @MODEL_REGISTRY.register()
 class FaceSRModel(FaceSRMixin, SRModel):
-    """Pixel-loss face SR recipe (MRRNet, SPARNet, baselines): SRModel's training step plus :class:`FaceSRMixin`."""
+    """Pixel-loss face SR recipe (MRRNet, SPARNet, baselines): SRModel's training step (``l_pix``, ``l_percep``,
+    ``l_style``) in ``train.precision``, plus :class:`FaceSRMixin`."""
+
+    def optimize_parameters(self, current_iter):
+        loss_dict = OrderedDict()
+        self.optimizer_g.zero_grad()
+        with self.precision.autocast():
+            self.output = self.net_g(self.lq).float()
+            l_total = self.content_losses(loss_dict, prefix='l_')
+        self.precision.backward_step(l_total, self.optimizer_g)
+        self.precision.update()
+        self.log_dict = self.reduce_loss_dict(loss_dict)
+        if self.ema_decay > 0:
+            self.model_ema(decay=self.ema_decay)

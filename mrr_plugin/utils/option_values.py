@@ -5,6 +5,7 @@ and stop with status 2 before any folder is created or archived (``option_check.
 import numbers
 from os import path as osp
 
+import torch
 from basicsr.utils.registry import ARCH_REGISTRY
 
 from mrr_plugin.utils.resume import UnsafeOrBrokenFile, load_training_state
@@ -74,6 +75,14 @@ def value_problems(opt, for_training, skip_networks=()):
             if not (isinstance(betas, (list, tuple)) and len(betas) == 2 and all(
                     isinstance(b, numbers.Number) and 0 <= b < 1 for b in betas)):
                 problems.append(f'train.{key}.betas: expected two numbers in [0, 1), got {betas!r}.')
+    from mrr_plugin.models.precision import check_precision
+    device_type = 'cuda' if num_gpu not in (0, None) and torch.cuda.is_available() else 'cpu'
+    for section in ('train', 'val'):
+        precision = (opt.get(section) or {}).get('precision', 'fp32') if isinstance(opt.get(section), dict) else 'fp32'
+        try:
+            check_precision(precision, device_type, f'{section}.precision')
+        except ValueError as error:
+            problems.append(str(error))
     from mrr_plugin.models.nonfinite_guard import NONFINITE_MODES
     if train.get('nonfinite', 'stop') not in NONFINITE_MODES:
         problems.append(f"train.nonfinite: must be one of {', '.join(NONFINITE_MODES)}, got {train['nonfinite']!r}.")
@@ -146,6 +155,13 @@ def path_problems(opt, for_training, check_data='headers'):
             from mrr_plugin.metrics.lpips_metric import lpips_backbone_path
             problems += _missing(f'val.metrics.{name}',
                                  lambda: lpips_backbone_path(metric.get('net', 'alex'), metric.get('backbone_path')))
+        from mrr_plugin.metrics.face_structure_metric import ALIGNMENT_FILE, RECOGNITION_FILE
+        facexlib_file = {'calculate_landmark_distance': ALIGNMENT_FILE, 'calculate_identity_similarity':
+                         RECOGNITION_FILE}.get(metric.get('type')) if isinstance(metric, dict) else None
+        if facexlib_file:
+            from mrr_plugin.utils import facexlib_weights
+            problems += _missing(f'val.metrics.{name}', lambda: facexlib_weights(
+                metric.get('weights_dir'), facexlib_file, metric['type']))
     return problems
 
 

@@ -61,6 +61,7 @@ def test_validation_uses_the_bare_network_not_the_ddp_wrapper():
     wrapper.forward = lambda x: calls.append('wrapper')
     model = FaceSRModel.__new__(FaceSRModel)
     model.net_g, model.lq, model.opt = wrapper, torch.rand(1, 3, 4, 4), {'is_train': True}
+    model.device = torch.device('cpu')
     model.get_bare_model = lambda net: net.module
     model.test()
     assert calls == [] and model.output.shape == (1, 3, 4, 4) and network.training

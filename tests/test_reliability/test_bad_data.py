@@ -154,3 +154,15 @@ def test_benchmark_names_bad_faces_before_creating_out(face_folders, tmp_path):
         result.stderr
     assert f'--hr and --lr hold different faces (1 HR face(s) without LR: {names[4]}; 0 LR face(s) without HR: -).' \
         in result.stderr
+
+
+def test_an_empty_folder_and_a_malformed_lmdb_meta_info_are_named(tmp_path):
+    empty, lmdb = tmp_path / 'empty', tmp_path / 'x.lmdb'
+    empty.mkdir(), lmdb.mkdir()
+    (lmdb / 'data.mdb').write_bytes(b'')
+    (lmdb / 'meta_info.txt').write_text('00001.png (128,128,3) 1\n00002.png 128x128\n')
+    problems = dataset_problems('datasets.train', {'dataroot_gt': str(empty), 'io_backend': {'type': 'disk'}}, 8)
+    assert problems == [f'datasets.train.dataroot_gt: {empty} holds no images.']
+    problems = dataset_problems('datasets.train', {'dataroot_gt': str(lmdb), 'io_backend': {'type': 'lmdb'}}, 8)
+    assert problems == [f'datasets.train.dataroot_gt: {lmdb}/meta_info.txt line 2 is not "<key>.png (<h>,<w>,<c>) '
+                        '<level>".']

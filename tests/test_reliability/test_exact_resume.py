@@ -22,8 +22,8 @@ pytestmark = pytest.mark.slow
 TOTAL_ITER = 10
 
 
-def options(tmp_path, lmdbs, model, workers, real_lr=None):
-    name = f'resume_{model}_{workers}'
+def options(tmp_path, lmdbs, model, workers, real_lr=None, precision='fp32'):
+    name = f'resume_{model}_{workers}_{precision}'
     path = tmp_path / f'{name}.yml'
     if model == 'DegradationGANModel':  # its H2L generator draws noise from torch's global generator
         degradation_gan_options(path, lmdbs, real_lr, name, TOTAL_ITER)
@@ -33,6 +33,7 @@ def options(tmp_path, lmdbs, model, workers, real_lr=None):
         opt = tiny_training_dict(lmdbs, name, TOTAL_ITER, model_type=model, workers=workers, batch=4)
     opt['datasets']['train'].update(num_worker_per_gpu=workers, batch_size_per_gpu=4)
     opt['val']['val_freq'] = 3
+    opt['train']['precision'] = precision
     return write_options(path, opt), name
 
 
@@ -81,13 +82,15 @@ def final_weights(root, name):
     return {f: torch.load(folder / f, weights_only=True)['params'] for f in os.listdir(folder) if 'latest' in f}
 
 
-@pytest.mark.parametrize('model, workers, kills', [
-    ('FaceSRModel', 0, (7, )),
-    ('FaceSRModel', 2, (3, 9)),
-    ('DegradationGANModel', 0, (5, )),
+@pytest.mark.parametrize('model, workers, kills, precision', [
+    ('FaceSRModel', 0, (7, ), 'fp32'),
+    ('FaceSRModel', 2, (3, 9), 'fp32'),
+    ('DegradationGANModel', 0, (5, ), 'fp32'),
+    ('FaceSRModel', 0, (5, ), 'bf16'),
 ])
-def test_killed_and_resumed_run_equals_the_uninterrupted_run(model, workers, kills, dev_lmdbs, wider_faces, tmp_path):
-    opt_path, name = options(tmp_path, dev_lmdbs, model, workers, wider_faces)
+def test_killed_and_resumed_run_equals_the_uninterrupted_run(model, workers, kills, precision, dev_lmdbs, wider_faces,
+                                                             tmp_path):
+    opt_path, name = options(tmp_path, dev_lmdbs, model, workers, wider_faces, precision)
     straight, interrupted = tmp_path / 'straight', tmp_path / 'interrupted'
     straight.mkdir(), interrupted.mkdir()
     run_to_end(straight, opt_path)

@@ -65,10 +65,12 @@ def test_trains_both_codes_side_by_side_and_reports_the_curves(tmp_path, synthet
     out = tmp_path / 'out'
     command = [sys.executable, SCRIPT, '--arch', 'MRRNet', '--authors-code', str(authors), '--faces',
                synthetic_faces, '--held-out', '4', '--recipe', str(tmp_path / 'recipe.yml'), '--iters', '4',
-               '--eval-every', '2', '--batch-size', '2', '--workers', '0', '--authors-seeds', '1', '--out', str(out)]
+               '--eval-every', '2', '--batch-size', '2', '--workers', '0', '--authors-seeds', '1', '--variants', 'bf16',
+               '--out', str(out)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=python_env(tmp_path))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    rows = [line.split('|')[1:-1] for line in result.stdout.splitlines() if line.startswith('| ')]
+    main_table = result.stdout[result.stdout.index('| iteration'):].split('\n\n')[0]
+    rows = [line.split('|')[1:-1] for line in main_table.splitlines() if line.startswith('| ')]
     assert rows[0][0].strip() == 'iteration' and [row[0].strip() for row in rows[1:]] == ['0', '2', '4']
     first = rows[1]
     assert first[3].strip() == '+0.00' and first[1] == first[2]  # same initial weights, same evaluation
@@ -85,6 +87,15 @@ def test_trains_both_codes_side_by_side_and_reports_the_curves(tmp_path, synthet
     with open(out / 'runs' / 'ours_seed0' / 'curve.json') as f:
         ours = json.load(f)
     assert ours['iterations'] == [0, 2, 4] and len(ours['psnr']) == 3
+    with open(out / 'runs' / 'ours-bf16_seed0' / 'curve.json') as f:
+        bf16 = json.load(f)
+    assert bf16['settings']['variant'] == 'bf16' and bf16['psnr'][0] == ours['psnr'][0]  # same start
+    assert bf16['psnr'][1:] != ours['psnr'][1:]  # trained in another precision
+    quality = result.stdout[result.stdout.index('Time to quality'):]
+    runs = [line.split('|')[1].strip() for line in quality.splitlines()[3:] if line.startswith('| ')]
+    assert runs == ["authors' code (fp32)", 'ours fp32', 'ours bf16']
+    authors_row = next(line for line in quality.splitlines() if line.startswith("| authors' code"))
+    assert authors_row.split('|')[3].strip() == '1.00'  # the authors' own time to their own final PSNR
 
     kept = (out / 'runs' / 'authors_seed0' / 'train.log').stat().st_mtime_ns
     again = subprocess.run(command, capture_output=True, text=True, timeout=600, env=python_env(tmp_path))

