@@ -5,7 +5,8 @@
         --method MRRNet=options/test/MRRNet/test_MRRNet_x8_CelebA.yml \
         --method EDSR=experiments/EDSR_x8_CelebA/models/net_g_latest.pth@EDSR:upscale=8
 
-Bicubic (PIL, a = -0.5) is always included. Writes ``results.md``, ``results.csv``, ``grid.png``,
+Bicubic (PIL, a = -0.5) is always included. ``--protocol dic,sparnet,sfmnet,basicsr`` scores PSNR/SSIM the way each
+paper's released script does (one column pair each). Writes ``results.md``, ``results.csv``, ``grid.png``,
 ``attention/<method>.png`` (networks with spatial attention) and ``sr/<method>/*.png`` (grid faces; every face
 with ``--save-images``). Methods already evaluated with the same checkpoint, test set and options are reused
 unless ``--force``. LPIPS needs the AlexNet backbone in torch hub's cache (scripts/provision_offline_weights.py);
@@ -20,8 +21,10 @@ import torch
 
 import mrr_plugin  # noqa: F401  (registers the archs)
 from mrr_plugin.evaluation.methods import bicubic_method, method_from_spec
+from mrr_plugin.evaluation.published import published_table
 from mrr_plugin.evaluation.report import write_attention_maps, write_grid, write_tables
-from mrr_plugin.evaluation.runner import evaluate_method, load_test_set, lr_batch
+from mrr_plugin.evaluation.runner import DEFAULT_PROTOCOLS, evaluate_method, load_test_set, lr_batch
+from mrr_plugin.metrics.paper_protocols_metric import PROTOCOLS
 
 
 def parse_args(argv=None):
@@ -43,11 +46,21 @@ def parse_args(argv=None):
     parser.add_argument('--lpips-backbone', help='AlexNet weights for LPIPS (default: torch hub cache)')
     parser.add_argument('--save-images', action='store_true', help='save every SR output as PNG')
     parser.add_argument('--force', action='store_true', help='recompute methods evaluated before')
+    parser.add_argument('--published', metavar='DATASET', choices=['CelebA', 'Helen'],
+                        help='also list the published x8 numbers of this test set (quoted, marked as such)')
+    parser.add_argument('--protocol', default=','.join(DEFAULT_PROTOCOLS),
+                        help=f'PSNR/SSIM protocols, comma-separated, one column pair each: {", ".join(PROTOCOLS)} '
+                        f'(default {",".join(DEFAULT_PROTOCOLS)}; see mrr_plugin/metrics/paper_protocols_metric.py)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    protocols = [p.strip() for p in args.protocol.split(',') if p.strip()]
+    unknown = [p for p in protocols if p not in PROTOCOLS]
+    if unknown or not protocols:
+        print(f'error: --protocol {args.protocol}: known protocols are {", ".join(PROTOCOLS)}.', file=sys.stderr)
+        return 1
     try:
         methods = [bicubic_method()] + [method_from_spec(spec, args.device) for spec in args.method]
         names = [m.name for m in methods]
@@ -62,13 +75,18 @@ def main(argv=None):
         return 1
     options = {'batch_size': args.batch_size, 'timing_batch': args.timing_batch, 'timing_runs': args.timing_runs,
                'grid_faces': args.grid_faces, 'weights_dir': args.weights_dir, 'lpips_backbone': args.lpips_backbone,
-               'save_images': args.save_images}
+               'save_images': args.save_images, 'protocols': protocols}
     os.makedirs(args.out, exist_ok=True)
     records = [evaluate_method(m, faces, args.out, options, args.scale, args.device, args.force) for m in methods]
     device_name = (torch.cuda.get_device_name()
                    if args.device.startswith('cuda') else f'CPU ({torch.get_num_threads()} threads)')
     context = f'{len(faces)} faces from {args.hr}, x{args.scale}, {device_name}'
-    table = write_tables(records, args.out, context)
+    table = write_tables(records, args.out, context, protocols)
+    if args.published:
+        quoted = '\n'.join(['', *published_table(args.published)])
+        with open(os.path.join(args.out, 'results.md'), 'a') as f:
+            f.write(quoted + '\n')
+        table += '\n' + quoted
     write_grid(records, faces, args.out, args.grid_faces)
     blocks = args.attention_blocks.split(',') if args.attention_blocks else None
     for method in methods:

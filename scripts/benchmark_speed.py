@@ -24,7 +24,6 @@ import contextlib
 import os
 import os.path as osp
 import sys
-from unittest import mock
 
 import mrr_plugin  # noqa: F401  (patches basicsr: must come before any basicsr import)
 
@@ -33,7 +32,7 @@ import numpy as np
 import torch
 from basicsr.archs import build_network
 
-from mrr_plugin.archs.face_sr_util import FaceSRSkeleton
+from mrr_plugin.archs.face_sr_skeleton import FaceSRSkeleton
 from mrr_plugin.archs.mrrnet_arch import MultiReceptiveFieldFeatures
 from mrr_plugin.evaluation.authors_code import AUTHORS_CLASSES, authors_network
 from mrr_plugin.evaluation.profiling import (count_parameters, gmacs_per_image, median_seconds, paired_seconds,
@@ -70,9 +69,9 @@ SWITCHES = {
 def prepare(network_opt, option, checkpoint, device):
     if option == 'whole-batch blocks':
         network_opt = {**network_opt, 'inference_chunk': 0}
-    paired_below = 0 if option == 'unpaired branches' else MultiReceptiveFieldFeatures.PAIRED_BELOW
-    with mock.patch.object(MultiReceptiveFieldFeatures, 'PAIRED_BELOW', paired_below):
-        network = build_network(network_opt).to(device)
+    if option == 'unpaired branches':
+        network_opt = {**network_opt, 'paired_branches_below': 0}
+    network = build_network(network_opt).to(device)
     if checkpoint and network_opt['type'] == 'MRRNet':
         network.load_state_dict(torch.load(checkpoint, map_location='cpu', weights_only=True)['params'])
     if 'channels_last' in option:

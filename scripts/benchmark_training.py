@@ -50,7 +50,7 @@ from basicsr.utils.options import ordered_yaml
 from PIL import Image
 from tqdm import tqdm
 
-from mrr_plugin.archs.arch_util import pil_bicubic_resize
+from mrr_plugin.archs.pil_resize import pil_bicubic_resize
 from mrr_plugin.demo import face_folders
 from mrr_plugin.evaluation.authors_code import AUTHORS_CLASSES, authors_celeba_dataset, authors_network
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic

@@ -78,6 +78,23 @@ def test_benchmark_writes_every_output_and_resumes(dev_faces, checkpoints, lpips
     record = json.loads((out / 'methods' / 'MRRNet.json').read_text())
     assert record['results']['psnr_dic'] == pytest.approx(float(rows['MRRNet']['psnr_dic']))
 
+    protocols = run_benchmark(out, dev_faces, checkpoints, lpips_backbones, '--protocol', 'dic,sparnet,sfmnet',
+                              '--published', 'CelebA')
+    assert 'reusing' not in protocols  # other columns: recomputed
+    with open(out / 'results.csv') as f:
+        bicubic = next(row for row in csv.DictReader(f) if row['method'] == 'bicubic')
+    assert float(bicubic['psnr_dic']) == pytest.approx(float(rows['bicubic']['psnr_dic']))  # same protocol
+    assert len({bicubic['psnr_dic'], bicubic['psnr_sparnet'], bicubic['psnr_sfmnet']}) == 3  # they differ
+    assert 'psnr_basicsr' not in bicubic
+    markdown = (out / 'results.md').read_text()
+    assert 'Face-SPARNet protocol' in markdown and 'SFMNet protocol' in markdown
+    assert 'Published CelebA x8 numbers (quoted, not measured here)' in markdown
+    assert '| MRRNet | 27.27 | 0.7873 |' in markdown
+    bad = subprocess.run([sys.executable, '-m', 'mrr_plugin.benchmark', '--hr', dev_faces[0], '--lr', dev_faces[1],
+                          '--out', str(tmp_path / 'bad'), '--protocol', 'dic,psnr'], capture_output=True, text=True)
+    assert bad.returncode == 1 and 'known protocols are dic, sparnet, sfmnet, basicsr' in bad.stderr
+    assert not (tmp_path / 'bad').exists()
+
 
 def test_bad_method_is_one_clear_error(dev_faces, tmp_path):
     hr, lr, _ = dev_faces

@@ -6,7 +6,7 @@ from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn
 from torch.nn import functional as F
 
-from mrr_plugin.archs.face_sr_util import init_weights
+from mrr_plugin.archs.face_sr_skeleton import init_weights
 
 
 class ResidualUnit(nn.Module):

@@ -2,7 +2,8 @@
 from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn
 
-from mrr_plugin.archs.face_sr_util import LEAKY_SLOPE, apply_spectral_norm, init_weights
+from mrr_plugin.archs.face_sr_skeleton import LEAKY_SLOPE, init_weights
+from mrr_plugin.archs.settled_spectral_norm import apply_spectral_norm
 
 
 @ARCH_REGISTRY.register()

@@ -3,7 +3,8 @@ from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn
 from torch.nn.utils import spectral_norm
 
-from mrr_plugin.archs.face_sr_util import LEAKY_SLOPE, init_weights, settle_spectral_norm
+from mrr_plugin.archs.face_sr_skeleton import LEAKY_SLOPE, init_weights
+from mrr_plugin.archs.settled_spectral_norm import settle_spectral_norm
 
 
 @ARCH_REGISTRY.register()

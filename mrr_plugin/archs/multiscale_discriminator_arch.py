@@ -3,7 +3,8 @@ from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn
 from torch.nn import functional as F
 
-from mrr_plugin.archs.face_sr_util import ConvLayer, apply_spectral_norm, init_weights
+from mrr_plugin.archs.face_sr_skeleton import ConvLayer, init_weights
+from mrr_plugin.archs.settled_spectral_norm import apply_spectral_norm
 
 
 class PatchDiscriminatorScale(nn.Module):

@@ -9,16 +9,16 @@ from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn
 from torch.nn import functional as F
 
-from mrr_plugin.archs.face_sr_util import ConvLayer, FaceSRSkeleton
+from mrr_plugin.archs.face_sr_skeleton import AttentionBranch, ConvLayer, FaceSRSkeleton
 
 
-class HourglassAttention(nn.Module):
+class HourglassAttention(AttentionBranch):
     """Attention branch of the Face Attention Unit (SPARNet Fig. 3, eq. 3-4): ``a = sigmoid(conv(HG(f)))``; returns a*f.
 
     Hourglass level L: ``b1 = conv3x3-norm-LReLU(x)``; ``b2 = stride-2 conv3x3-norm-LReLU(x)`` followed by level
     L - 1 (at the bottom one more conv3x3-norm-LReLU, ``b2_plus_1``); ``b3 = nearest-up + conv3x3-norm-LReLU``;
     output ``b1 + b3``. All inner features have ``mid_channels`` (64). ``out_channels`` is 1 for 'spar' and C for
-    the '3D attention' of SPARNet-Light. The last map is kept in ``last_map``.
+    the '3D attention' of SPARNet-Light.
     """
 
     def __init__(self, depth, channels, out_channels=1, mid_channels=64, norm_type='bn'):
@@ -33,7 +33,6 @@ class HourglassAttention(nn.Module):
             self.add_module(f'b3_{level}', ConvLayer(mid_channels, mid_channels, 3, 'up', norm_type, activate=True))
         self.b2_plus_1 = ConvLayer(mid_channels, mid_channels, 3, 'none', norm_type, activate=True)
         self.out_block = nn.Sequential(ConvLayer(mid_channels, out_channels, 3), nn.Sigmoid())
-        self.last_map = None
 
     def hourglass(self, x, level):
         skip = getattr(self, f'b1_{level}')(x)
@@ -45,9 +44,7 @@ class HourglassAttention(nn.Module):
         return skip + up
 
     def forward(self, features):
-        attention = self.out_block(self.hourglass(features, self.depth))
-        self.last_map = attention.detach()
-        return attention * features
+        return self.gate(self.out_block(self.hourglass(features, self.depth)), features)
 
 
 @ARCH_REGISTRY.register()
@@ -59,7 +56,7 @@ class SPARNet(FaceSRSkeleton):
             'none'.
         norm_type (str): 'bn' (default, as the authors) or 'in'.
         mid_channels (int): Hourglass width. Default: 64.
-        Other arguments: see :class:`~mrr_plugin.archs.face_sr_util.FaceSRSkeleton`.
+        Other arguments: see :class:`~mrr_plugin.archs.face_sr_skeleton.FaceSRSkeleton`.
     """
 
     def __init__(self, attention='spar', norm_type='bn', mid_channels=64, **skeleton_kwargs):

@@ -8,7 +8,7 @@ import torch
 import yaml
 from basicsr.archs import build_network
 
-from mrr_plugin.archs.arch_util import pil_bicubic_resize
+from mrr_plugin.archs.pil_resize import pil_bicubic_resize
 from mrr_plugin.archs.reference_checkpoint import unwrap_state_dict
 
 BICUBIC = 'bicubic'

@@ -1,5 +1,8 @@
 """Cost of a network: parameters, GMACs per image (torch.utils.flop_counter) and measured speed."""
+import contextlib
+import os
 import statistics
+import sys
 import time
 
 import torch
@@ -18,17 +21,25 @@ def gmacs_per_image(network, lr_size=16, device='cpu'):
     return counter.get_total_flops() / 2 / 1e9
 
 
+def synchronized_clock():
+    """``time.perf_counter()`` after the accelerator's queued work is done (``torch.utils.benchmark``'s timer)."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.perf_counter()
+
+
 def median_seconds(function, runs=5, warmup=2):
-    """Median wall time of ``function()`` over ``runs`` calls after ``warmup`` calls."""
+    """Median wall time of ``function()`` over ``runs`` single calls after ``warmup`` calls, each timed between two
+    synchronisations of the accelerator, as ``torch.utils.benchmark.Timer`` does; its ``timeit`` is not used
+    because it adds two warm-up calls to every measurement, which would break the call-by-call pairing of
+    :func:`paired_seconds`."""
     for _ in range(warmup):
         function()
     times = []
     for _ in range(runs):
-        start = time.perf_counter()
+        start = synchronized_clock()
         function()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
+        times.append(synchronized_clock() - start)
     return statistics.median(times)
 
 
@@ -55,6 +66,21 @@ def measure_speed(super_resolve, lr_size=16, batch=8, runs=5, device='cpu'):
     return {'latency_ms': latency * 1000, 'throughput': batch / batch_time}
 
 
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Hide what native code writes to file descriptor 2 meanwhile: the profiler's start/stop lines and, on a
+    machine without GPUs, its failed GPU probe, which would otherwise interleave with a benchmark's table."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, 'w') as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def peak_memory_mb(function, device):
     """Peak memory a call of ``function`` adds to what was allocated when it started (MiB): the CUDA allocator's
     peak, or on CPU the peak of live tensor bytes from the profiler's allocation events (the process RSS would not
@@ -66,10 +92,11 @@ def peak_memory_mb(function, device):
         function()
         return (torch.cuda.max_memory_allocated() - before) / 2**20
     from torch.profiler import ProfilerActivity, profile, record_function
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as profiler:
+    with native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as profiler:
         function()
         with record_function('measured call'):
             function()
+    # torch has no public CPU allocator statistics; the profiler's allocation events are the only per-call record
     events = profiler.profiler.kineto_results.events()
     measured = next(event for event in events if event.name() == 'measured call')
     allocations = sorted((event.start_ns(), event.nbytes()) for event in events

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import torch
 
-from mrr_plugin.evaluation.runner import COLUMNS
+from mrr_plugin.evaluation.runner import DEFAULT_PROTOCOLS, columns
 from mrr_plugin.utils.visual import labelled_grid, tensor_to_rgb, write_png
 
 
@@ -16,14 +16,16 @@ def _cell(record, key, fmt):
     return '' if value is None else fmt.format(value)
 
 
-def write_tables(records, out_dir, context):
-    """``results.md`` (with protocol notes and reasons for empty columns) and ``results.csv``."""
-    header = ['Method'] + [title for _, title, _, _ in COLUMNS]
-    rows = [[r['name']] + [_cell(r, key, fmt) for key, _, fmt, _ in COLUMNS] for r in records]
+def write_tables(records, out_dir, context, protocols=DEFAULT_PROTOCOLS):
+    """``results.md`` (with protocol notes and reasons for empty columns) and ``results.csv``: one PSNR/SSIM
+    column pair per protocol."""
+    table_columns = columns(protocols)
+    header = ['Method'] + [title for _, title, _, _ in table_columns]
+    rows = [[r['name']] + [_cell(r, key, fmt) for key, _, fmt, _ in table_columns] for r in records]
     lines = [f'# Face SR benchmark: {context}', '', '| ' + ' | '.join(header) + ' |',
              '|' + '---|' * len(header)]
     lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
-    lines += ['', 'Columns:'] + [f'- {title}: {note}' for _, title, _, note in COLUMNS if note]
+    lines += ['', 'Columns:'] + [f'- {title}: {note}' for _, title, _, note in table_columns if note]
     lines += ['', 'Methods:'] + [f'- {r["name"]}: {r["description"]}' for r in records]
     empty = {key: note for r in records for key, note in r.get('notes', {}).items()}
     if empty:
@@ -32,9 +34,9 @@ def write_tables(records, out_dir, context):
         f.write('\n'.join(lines) + '\n')
     with open(osp.join(out_dir, 'results.csv'), 'w', newline='') as f:
         writer = csv.writer(f)
-        writer.writerow(['method'] + [key for key, _, _, _ in COLUMNS])
+        writer.writerow(['method'] + [key for key, _, _, _ in table_columns])
         for r in records:
-            writer.writerow([r['name']] + [r['results'].get(key, '') for key, _, _, _ in COLUMNS])
+            writer.writerow([r['name']] + [r['results'].get(key, '') for key, _, _, _ in table_columns])
     return '\n'.join(lines)
 
 

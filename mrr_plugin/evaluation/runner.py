@@ -6,25 +6,23 @@ import os.path as osp
 import numpy as np
 import torch
 from basicsr.data import build_dataset
-from basicsr.metrics import calculate_psnr
 from tqdm import tqdm
 
 from mrr_plugin.data.checked_samples import CheckedSamples
 from mrr_plugin.data.data_checks import dataset_problems
 from mrr_plugin.data.face_lmdb import io_backend_for
 from mrr_plugin.evaluation.profiling import count_parameters, gmacs_per_image, measure_speed
-from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic, psnr_ssim_dic_batch
+from mrr_plugin.metrics.dic_psnr_ssim_metric import psnr_ssim_dic_batch
 from mrr_plugin.metrics.face_structure_metric import (ALIGNMENT_FILE, RECOGNITION_FILE, cosine_similarity,
                                                       identity_embedding, landmarks_68, mean_landmark_distance)
 from mrr_plugin.metrics.lpips_metric import lpips_backbone_path, lpips_distance
+from mrr_plugin.metrics.paper_protocols_metric import PROTOCOLS
 from mrr_plugin.utils import facexlib_weights
 from mrr_plugin.utils.visual import tensor_to_rgb, write_png
 
-COLUMNS = [
-    # key, header, format, protocol note
-    ('psnr_dic', 'PSNR (dB) ↑', '{:.2f}', 'DIC protocol: Y (BT.601 from RGB, rounded), 8-px border'),
-    ('ssim_dic', 'SSIM ↑', '{:.4f}', 'DIC protocol: 11x11 Gaussian window, sigma 1.5'),
-    ('psnr_basicsr', 'PSNR BasicSR (dB) ↑', '{:.2f}', "BasicSR's calculate_psnr: unrounded Y, 8-px border"),
+DEFAULT_PROTOCOLS = ('dic', 'basicsr')
+OTHER_COLUMNS = [
+    # key, header, format, note
     ('lpips', 'LPIPS ↓', '{:.4f}', 'LPIPS v0.1, AlexNet'),
     ('landmark_distance', 'Landmark dist. (px) ↓', '{:.3f}', 'mean distance of 68 facexlib landmarks, SR vs HR'),
     ('identity', 'Identity ↑', '{:.4f}', 'cosine similarity of ArcFace (facexlib) embeddings, SR vs HR'),
@@ -33,6 +31,17 @@ COLUMNS = [
     ('latency_ms', 'Latency b1 (ms)', '{:.1f}', 'median after warm-up'),
     ('throughput', 'Throughput (img/s)', '{:.1f}', 'median after warm-up, batch N'),
 ]
+
+
+def columns(protocols=DEFAULT_PROTOCOLS):
+    """``(key, header, format, note)`` of the table: a PSNR and an SSIM column per protocol
+    (:data:`~mrr_plugin.metrics.paper_protocols_metric.PROTOCOLS`), then the other metrics and the cost."""
+    found = []
+    for protocol in protocols:
+        source = PROTOCOLS[protocol][2]
+        found += [(f'psnr_{protocol}', f'PSNR {protocol} (dB) ↑', '{:.2f}', source),
+                  (f'ssim_{protocol}', f'SSIM {protocol} ↑', '{:.4f}', '')]
+    return found + OTHER_COLUMNS
 
 
 def load_test_set(hr, lr, limit=None, scale=8):
@@ -99,17 +108,17 @@ def missing_weights(options):
 def score(faces, outputs, options, device, missing):
     """Mean metrics of SR ``outputs`` against the HR faces; metrics whose weights are ``missing`` get a note."""
     results = {}
-    if str(device).startswith('cuda'):  # batched in torch on the GPU: same numbers as the per-image protocol
-        pairs = [psnr_ssim_dic_batch(sr, hr) for sr, hr in _uint8_batches(outputs, faces, 64, device)]
-        psnr = torch.cat([p for p, _ in pairs]).cpu().numpy()
-        ssim = torch.cat([s for _, s in pairs]).cpu().numpy()
-    else:  # OpenCV's filtering beats float64 torch convolutions on a CPU (scripts/benchmark_speed.py --metrics)
-        psnr = [calculate_psnr_dic(sr, hr, channel_order='rgb') for sr, (_, _, hr) in zip(outputs, faces)]
-        ssim = [calculate_ssim_dic(sr, hr, channel_order='rgb') for sr, (_, _, hr) in zip(outputs, faces)]
-    results['psnr_dic'] = float(np.mean(psnr))
-    results['ssim_dic'] = float(np.mean(ssim))
-    results['psnr_basicsr'] = float(np.mean([calculate_psnr(sr[..., ::-1], hr[..., ::-1], 8, test_y_channel=True)
-                                             for sr, (_, _, hr) in zip(outputs, faces)]))
+    for protocol in options.get('protocols', DEFAULT_PROTOCOLS):
+        if protocol == 'dic' and str(device).startswith('cuda'):  # batched in torch on the GPU, same numbers
+            pairs = [psnr_ssim_dic_batch(sr, hr) for sr, hr in _uint8_batches(outputs, faces, 64, device)]
+            psnr = torch.cat([p for p, _ in pairs]).cpu().numpy()
+            ssim = torch.cat([s for _, s in pairs]).cpu().numpy()
+        else:  # OpenCV's filtering beats float64 torch convolutions on a CPU (benchmark_speed.py --metrics)
+            psnr_of, ssim_of, _ = PROTOCOLS[protocol]
+            psnr = [psnr_of(sr, hr) for sr, (_, _, hr) in zip(outputs, faces)]
+            ssim = [ssim_of(sr, hr) for sr, (_, _, hr) in zip(outputs, faces)]
+        results[f'psnr_{protocol}'] = float(np.mean(psnr))
+        results[f'ssim_{protocol}'] = float(np.mean(ssim))
     if missing['lpips'] is None:
         values = [lpips_distance(sr / 255.0, hr / 255.0, 'alex', options.get('lpips_backbone')).cpu()
                   for sr, hr in _uint8_batches(outputs, faces, 32, device)]

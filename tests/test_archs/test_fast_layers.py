@@ -3,8 +3,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mrr_plugin.archs.face_sr_util import ConvLayer, apply_spectral_norm
+from mrr_plugin.archs.face_sr_skeleton import ConvLayer
 from mrr_plugin.archs.fast_layers import FewOutputConv2d, InstanceNorm2d, NearestUpConv2d
+from mrr_plugin.archs.settled_spectral_norm import apply_spectral_norm
 
 
 def relative_difference(ours, reference):

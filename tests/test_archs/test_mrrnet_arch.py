@@ -6,8 +6,8 @@ from basicsr.archs import build_network
 from basicsr.utils.registry import ARCH_REGISTRY
 from torch.nn import functional as F
 
-from mrr_plugin.archs.arch_util import pil_bicubic_resize
 from mrr_plugin.archs.mrrnet_arch import MRRNet, MRRSpatialAttention, MultiReceptiveFieldFeatures
+from mrr_plugin.archs.pil_resize import pil_bicubic_resize
 from tests.conftest import assert_computes_reference, load_reference, reference_keys, state_shapes
 from tests.helpers.tolerances import assert_close_up_to_float32_reordering, float32_reordering_atol
 
@@ -52,7 +52,7 @@ def test_attention_maps_are_in_unit_interval_and_block_follows_residual_equation
     with torch.no_grad():
         out = block(features)
         f = block.residual(features)
-    a = block.att_func.last_map
+    a = block.att_func.attention_map()
     torch.testing.assert_close(out, features + a * f)
     assert a.std() > 0  # a real, input-dependent map, not a constant
 
@@ -182,3 +182,19 @@ def test_inference_runs_the_full_size_blocks_in_chunks_with_the_same_outputs_and
     with torch.no_grad():
         chunked.train()(x)  # training mode (batch statistics, power iterations): one call per block
     assert [size for _, size in calls] == [5] * 6
+
+
+def test_branch_pairing_is_a_constructor_option_with_the_same_function():
+    """``paired_branches_below: 0`` gives every MRR branch its own conv: same parameters, same outputs."""
+    torch.manual_seed(0)
+    paired = build_network({'type': 'MRRNet', 'min_ch': 32, 'max_ch': 64, 'res_depth': 1}).eval()
+    unpaired = build_network({'type': 'MRRNet', 'min_ch': 32, 'max_ch': 64, 'res_depth': 1,
+                              'paired_branches_below': 0}).eval()
+    unpaired.load_state_dict(paired.state_dict())
+    groups = [m.groups for m in unpaired.modules() if isinstance(m, MultiReceptiveFieldFeatures)]
+    assert groups and all(len(group) == 1 for g in groups for group in g)
+    assert any(len(group) == 2 for m in paired.modules() if isinstance(m, MultiReceptiveFieldFeatures)
+               for group in m.groups)
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        assert_close_up_to_float32_reordering(paired, paired(x), unpaired(x))

@@ -34,7 +34,7 @@ def test_attention_branch_multiplies_features():
     features = torch.randn(1, 16, 16, 16)
     with torch.no_grad():
         out = attention(features)
-    torch.testing.assert_close(out, attention.last_map * features)
+    torch.testing.assert_close(out, attention.attention_map() * features)
     with pytest.raises(ValueError):
         SPARNet(attention='spar2d')
 

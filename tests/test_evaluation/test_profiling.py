@@ -36,3 +36,8 @@ def test_cpu_peak_memory_counts_live_tensor_bytes_during_the_call():
     for _ in range(2):  # the heap grown by earlier calls is reused: the peak is the same
         assert 79 < peak_memory_mb(step, torch.device('cpu')) < 82  # 96 MiB - the 16 MiB freed at the start
     assert peak_memory_mb(lambda: held[0].sum(), torch.device('cpu')) < 1
+
+
+def test_cpu_peak_memory_leaves_no_profiler_noise_on_stderr(capfd):
+    peak_memory_mb(lambda: torch.ones(2**20).sum(), torch.device('cpu'))
+    assert capfd.readouterr().err == ''

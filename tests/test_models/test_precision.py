@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from mrr_plugin.archs.arch_util import pil_bicubic_resize
+from mrr_plugin.archs.pil_resize import pil_bicubic_resize
 from mrr_plugin.models.precision import MixedPrecision, check_precision, float32_inputs
 from tests.conftest import (degradation_gan_options, gan_training_extras, python_env, sparnethd_options,
                             tiny_training_dict, write_options)

@@ -3,7 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
-from mrr_plugin.archs.arch_util import keys_cubic, pil_bicubic_matrix, pil_bicubic_resize
+from mrr_plugin.archs.pil_resize import keys_cubic, pil_bicubic_matrix, pil_bicubic_resize
 
 
 def _to_batch(image):

@@ -1,4 +1,4 @@
-"""Resampling shared by the archs: PIL's bicubic (Keys kernel, a = -0.5) as fixed separable matrices in torch.
+"""The PIL-exact resize: PIL's bicubic (Keys kernel, a = -0.5) as fixed separable matrices in torch.
 
 PIL and MATLAB use a = -0.5; ``torch.nn.functional.interpolate(mode='bicubic')`` uses a = -0.75, which scores
 about 0.13 dB higher as an x8 face baseline. The DIC test sets and the authors' networks were made with PIL.

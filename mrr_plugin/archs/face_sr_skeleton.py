@@ -1,24 +1,50 @@
-"""The encoder / body / decoder skeleton shared by MRRNet (ICANN 2022) and SPARNet (TIP 2020).
+"""The encoder / body / decoder skeleton shared by MRRNet (ICANN 2022) and SPARNet (TIP 2020): its conv and norm
+layers, the pre-activation residual block of MRRNet eq. 1/6 (SPARNet eq. 2) and the attention-branch interface.
 
 Module and parameter names follow the authors' released code (``encoder.1.conv1.norm.norm.weight``, ...), so
 their checkpoints load into our classes with ``strict=True``. A network built on the skeleton only supplies the
-attention branch of each block (``attention_factory``).
+attention branch of each block (``attention_factory``). Speed and memory devices are constructor options
+(``inference_chunk``, ``checkpoint_blocks``; :mod:`~mrr_plugin.archs.memory_saving`).
 """
-import contextlib
 import math
 
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils import spectral_norm as add_spectral_norm
-from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.utils.checkpoint import checkpoint
 
-from mrr_plugin.archs.arch_util import pil_bicubic_matrix, pil_bicubic_resize, resize_with_matrices
 from mrr_plugin.archs.fast_layers import FewOutputConv2d, InstanceNorm2d, NearestUpConv2d
+from mrr_plugin.archs.memory_saving import RecomputeOnce, run_in_chunks
+from mrr_plugin.archs.pil_resize import pil_bicubic_matrix, pil_bicubic_resize, resize_with_matrices
+from mrr_plugin.archs.settled_spectral_norm import apply_spectral_norm
 
 LEAKY_SLOPE = 0.2
 FEW_OUTPUT_CHANNELS = 3  # attention maps and RGB outputs: FewOutputConv2d
+
+
+class AttentionBranch(nn.Module):
+    """Base of the spatial-attention branches of the residual blocks (MRR, CBAM, SPARNet's hourglass).
+
+    A branch computes a map ``a`` in [0, 1] from the residual features ``f`` and returns ``gate(a, f) = a * f``;
+    the map of the most recent forward is read through :meth:`attention_map` (detached, for visualisation), the one
+    interface the skeleton's ``attention_maps()``, the chunked inference and the benchmark's pictures use.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._attention_map = None
+
+    def gate(self, attention, features):
+        self._attention_map = attention.detach()
+        return attention * features
+
+    def attention_map(self):
+        """``(N, 1 or C, H, W)`` map of the last forward, or None before the first."""
+        return self._attention_map
+
+    def set_attention_map(self, attention):
+        """Replace the kept map (e.g. the parts of a chunked forward joined into the whole batch's map)."""
+        self._attention_map = attention
 
 
 class NormLayer(nn.Module):
@@ -215,7 +241,7 @@ class FaceSRSkeleton(nn.Module):
         chunked = self._chunked_blocks(x)
         for block in [*self.encoder[1:], *self.res_layers, *self.decoder]:
             if block in recomputed:
-                x = checkpoint(_RecomputeOnce(block), x, use_reentrant=False)
+                x = checkpoint(RecomputeOnce(block), x, use_reentrant=False)
             elif block in chunked:
                 x = run_in_chunks(block, x, self.inference_chunk)
             else:
@@ -239,8 +265,9 @@ class FaceSRSkeleton(nn.Module):
     def attention_maps(self):
         """``{block name: last spatial attention map (N, 1 or C, H, W)}`` of the most recent forward."""
         return {
-            name: module.last_map
-            for name, module in self.named_modules() if getattr(module, 'last_map', None) is not None
+            name: module.attention_map()
+            for name, module in self.named_modules()
+            if isinstance(module, AttentionBranch) and module.attention_map() is not None
         }
 
 
@@ -253,86 +280,3 @@ def init_weights(module, std=0.02):
     elif isinstance(module, nn.BatchNorm2d):
         nn.init.normal_(module.weight, 1.0, std)
         nn.init.zeros_(module.bias)
-
-
-def run_in_chunks(module, x, size):
-    """``module(x)`` computed on ``size`` samples at a time, for modules that treat samples independently; the
-    ``last_map`` of every attention branch inside is re-joined to cover the whole batch."""
-    outputs, maps = [], {}
-    for part in x.split(size):
-        outputs.append(module(part))
-        for submodule in module.modules():
-            if getattr(submodule, 'last_map', None) is not None:
-                maps.setdefault(submodule, []).append(submodule.last_map)
-    for submodule, parts in maps.items():
-        submodule.last_map = torch.cat(parts)
-    return torch.cat(outputs)
-
-
-class _RecomputeOnce:
-    """Runs ``block``; its second call (checkpointing's recomputation in backward) repeats the forward exactly.
-
-    A plain recomputation would advance spectral norm's power iteration and BatchNorm's running statistics a second
-    time, giving a different weight than the forward used and twice-updated statistics.
-    """
-
-    def __init__(self, block):
-        self.block = block
-        self.calls = 0
-
-    def __call__(self, x):
-        self.calls += 1
-        if self.calls == 1:
-            return self.block(x)
-        with _without_state_updates(self.block):
-            return self.block(x)
-
-
-@contextlib.contextmanager
-def _without_state_updates(module):
-    """Spectral-norm convs reuse their current u/v; BatchNorm layers keep their running statistics."""
-    saved, counters = [], []
-    for submodule in module.modules():
-        if any(isinstance(hook, SpectralNorm) for hook in submodule._forward_pre_hooks.values()):
-            saved.append((submodule, 'training', submodule.training))
-            submodule.training = False
-        if isinstance(submodule, nn.modules.batchnorm._BatchNorm) and submodule.momentum is not None:
-            saved.append((submodule, 'momentum', submodule.momentum))
-            submodule.momentum = 0.0  # running = 1 * running + 0 * batch
-            if submodule.num_batches_tracked is not None:
-                counters.append((submodule.num_batches_tracked, submodule.num_batches_tracked.clone()))
-    try:
-        yield
-    finally:
-        for submodule, attribute, value in saved:
-            setattr(submodule, attribute, value)
-        for counter, value in counters:
-            counter.copy_(value)
-
-
-def apply_spectral_norm(module):
-    """Spectral norm (Miyato et al. 2018) on every conv of ``module``, with settled power-iteration vectors."""
-    for submodule in module.modules():
-        if isinstance(submodule, nn.Conv2d):
-            add_spectral_norm(submodule)
-    settle_spectral_norm(module)
-    return module
-
-
-def settle_spectral_norm(module, iterations=30):
-    """Run power iterations on every spectral-norm weight of ``module`` so its stored u/v are meaningful.
-
-    ``torch.nn.utils.spectral_norm`` starts from random u/v and refines them one step per *train-mode* forward; a
-    net evaluated before any such forward divides by a wrong sigma and outputs garbage. u/v are buffers
-    (``weight_u``/``weight_v``), so the settled state is saved and loaded with the checkpoint.
-    """
-    with torch.no_grad():
-        for submodule in module.modules():
-            for hook in submodule._forward_pre_hooks.values():
-                if isinstance(hook, SpectralNorm):
-                    weight = hook.reshape_weight_to_matrix(getattr(submodule, f'{hook.name}_orig'))
-                    u, v = getattr(submodule, f'{hook.name}_u'), getattr(submodule, f'{hook.name}_v')
-                    for _ in range(iterations):
-                        v.copy_(nn.functional.normalize(weight.t() @ u, dim=0, eps=hook.eps))
-                        u.copy_(nn.functional.normalize(weight @ v, dim=0, eps=hook.eps))
-                    setattr(submodule, hook.name, hook.compute_weight(submodule, do_power_iteration=False))

@@ -1,0 +1,62 @@
+"""Published x8 face-SR numbers users compare against, as data: quoted, never measured here.
+
+Each row: method, dataset ('CelebA' = DIC's 1,000-face CelebA test split, 'Helen' = DIC's 50-face Helen test
+split), the protocol the table was computed with (a key of
+:data:`~mrr_plugin.metrics.paper_protocols_metric.PROTOCOLS`, or None when the paper does not say), PSNR, SSIM and
+where the numbers are printed. The benchmark prints the rows of a dataset beside its own
+(``--published CelebA``), marked as quoted.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PublishedResult:
+    method: str
+    dataset: str
+    protocol: str
+    psnr: float
+    ssim: float
+    source: str
+
+
+MRRNET = 'MRRNet paper (ICANN 2022), x8 results'
+SPARNET = 'SPARNet paper (TIP 2020), x8 CelebA result'
+SFMNET = 'SFMNet paper (CVPR 2023), x8 comparison table (as listed in the RE-SFMNet README)'
+
+PUBLISHED = [
+    PublishedResult('Bicubic', 'CelebA', 'dic', 23.58, 0.6285, SFMNET),
+    PublishedResult('Bicubic', 'Helen', 'dic', 23.88, 0.6628, SFMNET),
+    PublishedResult('SRCNN', 'CelebA', None, 23.93, 0.6348, SFMNET),
+    PublishedResult('SRCNN', 'Helen', None, 24.72, 0.6770, SFMNET),
+    PublishedResult('EDSR', 'CelebA', None, 26.84, 0.7787, SFMNET),
+    PublishedResult('EDSR', 'Helen', None, 26.60, 0.7851, SFMNET),
+    PublishedResult('FSRNet', 'CelebA', None, 26.66, 0.7714, SFMNET),
+    PublishedResult('FSRNet', 'Helen', None, 26.43, 0.7799, SFMNET),
+    PublishedResult('DIC', 'CelebA', 'dic', 27.37, 0.8022, SFMNET),
+    PublishedResult('DIC', 'Helen', 'dic', 26.94, 0.8026, SFMNET),
+    PublishedResult('SPARNet', 'CelebA', 'sparnet', 27.42, 0.8036, SPARNET),
+    PublishedResult('SPARNet', 'Helen', None, 26.95, 0.8029, SFMNET),
+    PublishedResult('SISN', 'CelebA', None, 27.31, 0.7978, SFMNET),
+    PublishedResult('SISN', 'Helen', None, 27.08, 0.8083, SFMNET),
+    PublishedResult('SFMNet', 'CelebA', 'sfmnet', 27.56, 0.8047, SFMNET),
+    PublishedResult('SFMNet', 'Helen', 'sfmnet', 27.22, 0.8141, SFMNET),
+    PublishedResult('MRRNet', 'CelebA', None, 27.27, 0.7873, MRRNET),
+    PublishedResult('MRRNet', 'Helen', None, 26.86, 0.7912, MRRNET),
+]
+
+
+def published_rows(dataset):
+    """The quoted rows of ``dataset`` (case-insensitive), in table order."""
+    return [row for row in PUBLISHED if row.dataset.lower() == dataset.lower()]
+
+
+def published_table(dataset):
+    """Markdown lines of the quoted rows of ``dataset`` (empty when none)."""
+    rows = published_rows(dataset)
+    if not rows:
+        return []
+    lines = [f'Published {rows[0].dataset} x8 numbers (quoted, not measured here):', '',
+             '| Method | PSNR (dB) | SSIM | protocol | source |', '|---|---|---|---|---|']
+    lines += [f'| {r.method} | {r.psnr:.2f} | {r.ssim:.4f} | {r.protocol or "not stated"} | {r.source} |'
+              for r in rows]
+    return lines
