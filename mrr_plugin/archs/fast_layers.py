@@ -30,8 +30,9 @@ class InstanceNorm2d(nn.InstanceNorm2d):
             # PyTorch's channels-last CPU kernel takes the variance as E[x^2] - E[x]^2 in float32 (3 % error at
             # |mean| = 30 std): subtract a near-mean per-plane shift first (the norm is invariant to it).
             x = x - x[:, :, ::4, ::4].mean((2, 3), keepdim=True)
-        # statistics in float32 on purpose (under bf16/fp16 autocast too); the result in the input's dtype
-        return F.group_norm(x.float(), x.shape[1], self.weight, self.bias, self.eps).to(x.dtype)
+        # bf16 input (CPU autocast): the kernel accumulates mean and variance in float32 with the float32 affine
+        # weights, so the statistics are float32 without casting the activations (CUDA autocast runs it in float32)
+        return F.group_norm(x, x.shape[1], self.weight, self.bias, self.eps)
 
 
 def _interleave_phases(y, out_channels):
