@@ -10,8 +10,7 @@ replacement is a warning line in the log.
 import logging
 from os import path as osp
 
-from torch.utils.data import Dataset
-
+from mrr_plugin.data.dataset_wrapper import DatasetWrapper
 from mrr_plugin.data.face_image_io import BadImageError, decode_rgb
 
 DATA_ERROR_EXIT = 4  # exit status of the entry points when a face cannot be read
@@ -46,22 +45,14 @@ def _decodes(path):
         return False
 
 
-class CheckedSamples(Dataset):
+class CheckedSamples(DatasetWrapper):
     """``dataset`` whose read errors name ``where`` and the file; ``skip_bad`` replaces such faces."""
 
     def __init__(self, dataset, where):
-        self.dataset = dataset
+        super().__init__(dataset)
         self.where = where
         self.skip_bad = bool((getattr(dataset, 'opt', None) or {}).get('skip_bad', False))
         self.skipped = 0
-
-    def __len__(self):
-        return len(self.dataset)
-
-    def __getattr__(self, name):  # opt, paths, ... of the wrapped dataset (BasicSR's validation reads opt)
-        if name == 'dataset':
-            raise AttributeError(name)
-        return getattr(self.dataset, name)
 
     def describe(self, index, error):
         name = (getattr(self.dataset, 'opt', None) or {}).get('name', type(self.dataset).__name__)

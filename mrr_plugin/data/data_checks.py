@@ -73,11 +73,12 @@ def dataset_problems(where, dataset, scale, full=False, labels=None):
     (option_values.path_problems)."""
     labels = labels or {}
     root_labels = {key: labels.get(key, f'{where}.{key}') for key in dataset}
-    problems, faces = [], {}
+    problems, faces, backends = [], {}, {}
     for key, root in dataset.items():
         if not key.startswith('dataroot') or not isinstance(root, str) or not osp.exists(root):
             continue
         backend = dataset.get(f'io_backend{key[len("dataroot"):]}', dataset.get('io_backend')) or {}
+        backends[key] = backend.get('type')
         if backend.get('type') == 'lmdb':
             if finish_interrupted_replacement(root):
                 print(f'note: completed the interrupted replacement of the paired LMDB {root}.', flush=True)
@@ -97,17 +98,16 @@ def dataset_problems(where, dataset, scale, full=False, labels=None):
     if 'dataroot_gt' in faces and 'dataroot_lq' in faces:
         names = labels.get('dataroot_gt', 'dataroot_gt'), labels.get('dataroot_lq', 'dataroot_lq')
         problems += _pair_problems(f'{where}: ' if where else '', names, dataset, faces['dataroot_gt'],
-                                   faces['dataroot_lq'], scale)
+                                   faces['dataroot_lq'], scale, lmdb=backends['dataroot_gt'] == 'lmdb')
     return problems
 
 
-def _pair_problems(prefix, names, dataset, hr, lr, scale):
-    """HR and LR faces pair up as BasicSR pairs them: LMDB keys equal; in folders the LR file of ``<stem><ext>``
-    is ``filename_tmpl.format(<stem>)<ext>``. ``names``: how the two roots are called in messages."""
+def _pair_problems(prefix, names, dataset, hr, lr, scale, lmdb):
+    """HR and LR faces pair up as BasicSR pairs them: LMDB keys equal (``lmdb``); in folders the LR file of
+    ``<stem><ext>`` is ``filename_tmpl.format(<stem>)<ext>``. ``names``: how the two roots are called in messages."""
     problems = []
     template = dataset.get('filename_tmpl', '{}')
-    partner = {k: k if osp.isfile(osp.join(dataset['dataroot_gt'], 'data.mdb')) else
-               template.format(osp.splitext(k)[0]) + osp.splitext(k)[1] for k in hr}
+    partner = {k: k if lmdb else template.format(osp.splitext(k)[0]) + osp.splitext(k)[1] for k in hr}
     missing, extra = set(partner.values()) - set(lr), set(lr) - set(partner.values())
     if missing or extra:
         problems.append(f'{prefix}{names[0]} and {names[1]} hold different faces ({len(missing)} HR face(s) without '

@@ -16,8 +16,8 @@ import random
 import numpy as np
 import torch
 from basicsr.data.data_sampler import EnlargedSampler
-from torch.utils.data import Dataset
 
+from mrr_plugin.data.dataset_wrapper import DatasetWrapper
 from mrr_plugin.utils.resume import preserved_rng_states
 
 
@@ -28,21 +28,13 @@ def sample_seed(seed, epoch, index):
                .dot([1 << 31, 1]))
 
 
-class SeededSamples(Dataset):
+class SeededSamples(DatasetWrapper):
     """``dataset[index]`` loaded with every global generator seeded from ``(seed, epoch, index)``; keys are the
     ``(epoch, index)`` pairs of :class:`ResumableSampler`."""
 
     def __init__(self, dataset, seed):
-        self.dataset = dataset
+        super().__init__(dataset)
         self.seed = seed
-
-    def __len__(self):
-        return len(self.dataset)
-
-    def __getattr__(self, name):  # the wrapped dataset's opt, paths, ... (e.g. for logging)
-        if name == 'dataset':
-            raise AttributeError(name)
-        return getattr(self.dataset, name)
 
     def __getitem__(self, key):
         epoch, index = key

@@ -11,7 +11,7 @@ from torchvision.utils import make_grid
 
 from mrr_plugin.compat import atomic_torch_save
 from mrr_plugin.models.nonfinite_guard import NonFiniteGuard, NonFiniteOutput, loss_modules
-from mrr_plugin.models.precision import PRECISIONS, MixedPrecision, check_precision, float32_inputs
+from mrr_plugin.models.precision import MixedPrecision, autocast, check_precision, float32_inputs
 
 
 class FaceSRMixin:
@@ -120,8 +120,7 @@ class FaceSRMixin:
         network.eval()
         precision = (self.opt.get('val') or {}).get('precision', 'fp32')
         check_precision(precision, self.device.type, 'val.precision')
-        with torch.no_grad(), torch.autocast(self.device.type, dtype=PRECISIONS[precision] or torch.float32,
-                                             enabled=precision != 'fp32'):
+        with torch.no_grad(), autocast(precision, self.device.type):
             self.output = network(self.lq).float()
         network.train(was_training)
         if not self.opt['is_train'] and not bool(torch.isfinite(self.output).all()):

@@ -25,6 +25,12 @@ def check_precision(precision, device_type, where='train.precision'):
         raise ValueError(f'{where}: fp16 needs a CUDA device (it relies on loss scaling there); on CPU use bf16.')
 
 
+def autocast(precision, device_type):
+    """``torch.autocast`` to ``precision``'s dtype on ``device_type`` (a no-op context for fp32)."""
+    dtype = PRECISIONS[precision]
+    return torch.autocast(device_type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+
 def _to_float32(value):
     if torch.is_tensor(value) and value.is_floating_point() and value.dtype != torch.float32:
         return value.float()
@@ -50,8 +56,7 @@ class MixedPrecision:
 
     def autocast(self):
         """The context of a step's forward passes and losses (a no-op for fp32)."""
-        dtype = PRECISIONS[self.precision]
-        return torch.autocast(self.device_type, dtype=dtype or torch.float32, enabled=dtype is not None)
+        return autocast(self.precision, self.device_type)
 
     def backward_step(self, loss, optimizer):
         """``loss.backward(); optimizer.step()``, through the GradScaler for fp16 (a step with inf/NaN gradients from

@@ -34,16 +34,17 @@ def load_training_state(path):
                                  'is truncated or holds objects other than data); nothing in it was run.') from None
 
 
-def find_resume_state(training_states_dir, network_files=lambda iteration: ()):
-    """Newest ``<iter>.state`` in the folder that loads as plain data and whose network files
-    (``network_files(iter)``) all load too, or None; every candidate passed over is named in one line."""
+def newest_complete_state(training_states_dir, network_files=lambda iteration: ()):
+    """``(path, state)`` of the newest ``<iter>.state`` in the folder that loads as plain data and whose network
+    files (``network_files(iter)``) all load too, or ``(None, None)``; every candidate passed over is named in one
+    line. The state is returned as loaded, so it is read once."""
     if not osp.isdir(training_states_dir):
-        return None
+        return None, None
     names = [n for n in os.listdir(training_states_dir) if n.endswith('.state')]
     for name in sorted(names, key=_state_iter, reverse=True):
         path = osp.join(training_states_dir, name)
         try:
-            load_training_state(path)
+            state = load_training_state(path)
             for network_file in network_files(_state_iter(name)):
                 if not osp.isfile(network_file):
                     raise UnsafeOrBrokenFile(f'{network_file} of the same iteration is missing')
@@ -51,8 +52,13 @@ def find_resume_state(training_states_dir, network_files=lambda iteration: ()):
         except UnsafeOrBrokenFile as error:  # a crash of an older, non-atomic writer, a lost file, or not data
             print(f'Skipping training state {path}: {error}; trying the previous one.', flush=True)
             continue
-        return path
-    return None
+        return path, state
+    return None, None
+
+
+def find_resume_state(training_states_dir, network_files=lambda iteration: ()):
+    """Path of :func:`newest_complete_state`, or None."""
+    return newest_complete_state(training_states_dir, network_files)[0]
 
 
 def resumed_network_files(opt):
@@ -88,23 +94,23 @@ def load_resume_state(opt):
     current directory), loaded onto CPU with ``weights_only=True`` (upstream maps it to a CUDA device and unpickles
     anything), and an incomplete newest state is passed over.
     """
-    resume_state_path = None
     removed = remove_stale_temporary_files(opt['path']['training_states'], opt['path']['models'])
     if removed:
         print(f'Removed {removed} temporary file(s) of interrupted checkpoint writes.', flush=True)
+    resume_state = None
     if opt['auto_resume']:
-        resume_state_path = find_resume_state(opt['path']['training_states'], resumed_network_files(opt))
+        resume_state_path, resume_state = newest_complete_state(opt['path']['training_states'],
+                                                                resumed_network_files(opt))
         if resume_state_path is not None:
             opt['path']['resume_state'] = resume_state_path
     elif opt['path'].get('resume_state'):
         resume_state_path = opt['path']['resume_state']
         if not osp.isfile(resume_state_path):
             raise FileNotFoundError(f'path.resume_state points to {resume_state_path}, which does not exist.')
+        resume_state = load_training_state(resume_state_path)
 
-    if resume_state_path is None:
-        return None
-    resume_state = load_training_state(resume_state_path)
-    check_resume(opt, resume_state['iter'])
+    if resume_state is not None:
+        check_resume(opt, resume_state['iter'])
     return resume_state
 
 
@@ -133,9 +139,15 @@ def restore_rng_states(states):
 @contextlib.contextmanager
 def preserved_rng_states(cuda=True):
     """Run a block (a validation, loading a sample) without changing the global generators' states (CUDA's
-    only if ``cuda``: a data loader worker must not touch CUDA)."""
-    states = capture_rng_states(cuda)
+    only if ``cuda``: a data loader worker must not touch CUDA). The states are kept as the generators give them
+    (no conversion for storage: this runs once per training sample)."""
+    python, numpy, cpu = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    devices = torch.cuda.get_rng_state_all() if cuda and torch.cuda.is_available() else None
     try:
         yield
     finally:
-        restore_rng_states(states)
+        random.setstate(python)
+        np.random.set_state(numpy)
+        torch.set_rng_state(cpu)
+        if devices is not None:
+            torch.cuda.set_rng_state_all(devices)
