@@ -12,11 +12,13 @@ import os
 from os import path as osp
 
 from PIL import Image
+from tqdm import tqdm
 
 from mrr_plugin.data.face_image_io import BadImageError, decode_rgb
 from mrr_plugin.data.face_lmdb import IMAGE_EXTENSIONS, finish_interrupted_replacement, read_build_info
 
 LISTED = 5  # files named per problem
+PROGRESS_FROM = 5000  # folders with at least this many files show a progress bar while they are scanned
 
 
 def _listed(names):
@@ -45,7 +47,9 @@ def folder_faces(root, full=False):
     """``({file name: (height, width) or None if bad}, {file name: reason})`` of the images directly in a folder
     (as BasicSR and the face datasets list them): headers only, or every image decoded with ``full``."""
     faces, bad = {}, {}
-    for relative in sorted(os.listdir(root)):
+    names = sorted(os.listdir(root))
+    # a bar only where the scan takes a while (CelebA's 200k faces: about a minute of headers)
+    for relative in tqdm(names, desc=f'checking {root}', unit='file', leave=False, disable=len(names) < PROGRESS_FROM):
         path = osp.join(root, relative)
         if relative.lower().endswith(IMAGE_EXTENSIONS) and osp.isfile(path):
             try:
