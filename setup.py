@@ -17,7 +17,7 @@ if __name__ == '__main__':
         long_description_content_type='text/markdown',
         packages=find_packages(exclude=('options', 'datasets', 'experiments', 'results', 'tb_logger', 'tests',
                                         'scripts')),
-        package_data={'mrr_plugin': ['data/splits/*.txt']},
+        package_data={'mrr_plugin': ['preparation/splits/*.txt']},
         python_requires='>=3.9',
         install_requires=read_requirements() + ['basicsr==1.4.2'],
         license='Apache License 2.0',

@@ -22,7 +22,7 @@ from PIL import Image
 from mrr_plugin.data.face_bicubic_dataset import FaceImageReader
 from mrr_plugin.data.face_image_io import bicubic
 from mrr_plugin.data.face_lmdb import io_backend_for, lmdb_key
-from mrr_plugin.data.face_preparation import FaceSource, pack_lmdb, write_face_pairs
+from mrr_plugin.preparation.face_preparation import FaceSource, pack_lmdb, write_face_pairs
 from mrr_plugin.evaluation.degradation import degrade_face, load_network_from_training_options
 
 

@@ -7,7 +7,7 @@
         --landmarks CelebA/list_landmarks_celeba.txt --out datasets/CelebA
 
 Crop: square centred on the face box, side 1.3 x max(w, h) (15 % per side), clipped to the image, PIL bicubic to
-128; LR = PIL bicubic 128 -> 16. Test split: the 1,000 DIC test ids shipped in mrr_plugin/data/splits (or
+128; LR = PIL bicubic 128 -> 16. Test split: the 1,000 DIC test ids shipped in mrr_plugin/preparation/splits (or
 --test-ids); everything else is train (minus --val-count faces, seeded). Writes PNG folders first (an interrupted
 run resumes), then <out>/{train,val,test}_{HR,LR}.lmdb with meta_info.txt; prints skipped/bad files.
 """
@@ -15,8 +15,8 @@ import argparse
 import sys
 from functools import partial
 
-from mrr_plugin.data.face_annotations import DIC_CELEBA_TEST_IDS, AnnotationError, read_celeba_list, read_name_list
-from mrr_plugin.data.face_preparation import (FaceSource, add_output_arguments, annotated_names, dic_hr_face,
+from mrr_plugin.preparation.face_annotations import DIC_CELEBA_TEST_IDS, AnnotationError, read_celeba_list, read_name_list
+from mrr_plugin.preparation.face_preparation import (FaceSource, add_output_arguments, annotated_names, dic_hr_face,
                                               find_images, landmark_box, prepare_splits, split_names)
 
 

@@ -22,9 +22,9 @@ from os import path as osp
 import numpy as np
 from tqdm import tqdm
 
-from mrr_plugin.data.face_detection import detect_faces, load_retinaface
+from mrr_plugin.preparation.face_detection import detect_faces, load_retinaface
 from mrr_plugin.data.face_image_io import BadImageError
-from mrr_plugin.data.face_preparation import (FaceSource, add_output_arguments, dic_hr_face, find_images, load_image,
+from mrr_plugin.preparation.face_preparation import (FaceSource, add_output_arguments, dic_hr_face, find_images, load_image,
                                               prepare_splits, split_names)
 
 

@@ -12,7 +12,7 @@ from functools import partial
 
 from PIL import Image
 
-from mrr_plugin.data.face_preparation import (FaceSource, add_output_arguments, dic_hr_face, find_images,
+from mrr_plugin.preparation.face_preparation import (FaceSource, add_output_arguments, dic_hr_face, find_images,
                                               prepare_splits, split_names)
 
 

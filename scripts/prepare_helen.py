@@ -12,8 +12,8 @@ import argparse
 import sys
 from functools import partial
 
-from mrr_plugin.data.face_annotations import AnnotationError, read_helen_annotations, read_name_list
-from mrr_plugin.data.face_preparation import (FaceSource, add_output_arguments, annotated_names, dic_hr_face,
+from mrr_plugin.preparation.face_annotations import AnnotationError, read_helen_annotations, read_name_list
+from mrr_plugin.preparation.face_preparation import (FaceSource, add_output_arguments, annotated_names, dic_hr_face,
                                               find_images, landmark_box, prepare_splits, split_names)
 
 

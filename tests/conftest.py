@@ -6,7 +6,7 @@ import pytest
 
 import mrr_plugin  # noqa: F401  (patches basicsr and fills the registries before any test imports basicsr)
 from mrr_plugin.data.face_lmdb import build_face_lmdb, list_images
-from mrr_plugin.data.synthetic_faces import write_synthetic_faces
+from mrr_plugin.preparation.synthetic_faces import write_synthetic_faces
 
 PROJECT_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED = osp.join(osp.dirname(PROJECT_ROOT), 'shared')

@@ -5,11 +5,11 @@ import os.path as osp
 from dataclasses import dataclass, field
 
 import torch
-import yaml
 from basicsr.archs import build_network
 
 from mrr_plugin.archs.pil_resize import pil_bicubic_resize
 from mrr_plugin.archs.reference_checkpoint import unwrap_state_dict
+from mrr_plugin.cli import load_options, parse_key_values
 
 BICUBIC = 'bicubic'
 
@@ -46,9 +46,9 @@ def bicubic_method():
     return Method(BICUBIC, None, "PIL bicubic (Keys a = -0.5, as published tables; not torch's a = -0.75)")
 
 
-def _require_checkpoint(name, checkpoint):
+def _require_checkpoint(what, checkpoint):
     if not checkpoint or not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'--method {name}: checkpoint {checkpoint} does not exist.')
+        raise FileNotFoundError(f'{what}: checkpoint {checkpoint} does not exist.')
 
 
 def load_weights(network, checkpoint, param_key='params', strict=True):
@@ -62,16 +62,56 @@ def load_weights(network, checkpoint, param_key='params', strict=True):
     return network
 
 
-def parse_value(text):
-    """``key=value`` option values: YAML scalars/lists (``8``, ``true``, ``[1, 3]``)."""
-    return yaml.safe_load(text)
+def _build(network_opt, what):
+    """BasicSR's ``build_network``, with an unknown arch or argument as one sentence naming ``what``."""
+    try:
+        return build_network(dict(network_opt))
+    except (KeyError, TypeError) as error:
+        raise ValueError(f'{what}: cannot build {network_opt}: {str(error).strip(chr(34))}') from error
 
 
-def method_from_spec(spec, device='cpu'):
-    """``NAME=test_options.yml`` or ``NAME=checkpoint.pth@ARCH[:key=value,key=value]`` -> Method.
+@dataclass
+class NetworkSpec:
+    """A trained network loaded from a spec: ``network`` (eval mode), ``network_opt``, the option file's other
+    sections (``options``, empty for a checkpoint spec), a ``description`` and the files it came from."""
+    network: torch.nn.Module
+    network_opt: dict
+    options: dict
+    description: str
+    sources: list
+
+
+def load_network_spec(target, device='cpu', what='--model'):
+    """``test_options.yml`` or ``checkpoint.pth@ARCH[:key=value,key=value]`` -> :class:`NetworkSpec` (the one parser
+    of network specs: the benchmark's ``--method``, restore's ``--model``, export_onnx's ``--model``).
 
     A test-option YAML gives ``network_g`` and ``path.pretrain_network_g`` (``param_key_g``, ``strict_load_g``).
     """
+    if target.endswith(('.yml', '.yaml')):
+        opt = load_options(target, f'{what}: option file')
+        try:
+            network_opt, paths = dict(opt['network_g']), opt.get('path', {})
+            checkpoint = paths['pretrain_network_g']
+        except (KeyError, TypeError) as error:
+            raise ValueError(f'{what}: {target} needs network_g and path.pretrain_network_g.') from error
+        _require_checkpoint(what, checkpoint)
+        network = load_weights(_build(network_opt, what), checkpoint, paths.get('param_key_g', 'params'),
+                               paths.get('strict_load_g', True))
+        return NetworkSpec(network.eval().to(device), network_opt, opt, f'{network_opt["type"]} from {target}',
+                           [target, checkpoint])
+    checkpoint, _, arch = target.partition('@')
+    if not arch:
+        raise ValueError(f'{what}: expected OPTIONS.yml or CHECKPOINT@ARCH[:key=value,...], got {target!r}.')
+    arch, _, options = arch.partition(':')
+    _require_checkpoint(what, checkpoint)
+    network_opt = {'type': arch, **parse_key_values(options)}
+    network = load_weights(_build(network_opt, what), checkpoint)
+    return NetworkSpec(network.eval().to(device), network_opt, {}, f'{arch} {network_opt} from {checkpoint}',
+                       [checkpoint])
+
+
+def method_from_spec(spec, device='cpu'):
+    """``NAME=test_options.yml`` or ``NAME=checkpoint.pth@ARCH[:key=value,key=value]`` -> Method."""
     if '=' not in spec:
         raise ValueError(f'--method {spec!r}: expected NAME=options.yml or NAME=checkpoint.pth@ARCH.')
     name, target = spec.split('=', 1)
@@ -80,30 +120,5 @@ def method_from_spec(spec, device='cpu'):
                          'names files under --out).')
     if name == BICUBIC:
         raise ValueError('"bicubic" is always included; give the other methods other names.')
-    if target.endswith(('.yml', '.yaml')):
-        if not osp.isfile(target):
-            raise FileNotFoundError(f'--method {name}: option file {target} does not exist.')
-        with open(target) as f:
-            opt = yaml.safe_load(f)
-        try:
-            network_opt, paths = dict(opt['network_g']), opt.get('path', {})
-            checkpoint = paths['pretrain_network_g']
-        except (KeyError, TypeError) as error:
-            raise ValueError(f'--method {name}: {target} needs network_g and path.pretrain_network_g.') from error
-        _require_checkpoint(name, checkpoint)
-        network = load_weights(build_network(network_opt), checkpoint, paths.get('param_key_g', 'params'),
-                               paths.get('strict_load_g', True))
-        description, sources = f'{network_opt["type"]} from {target}', [target, checkpoint]
-    else:
-        checkpoint, _, arch = target.partition('@')
-        if not arch:
-            raise ValueError(f'--method {name}: expected CHECKPOINT@ARCH, got {target!r}.')
-        arch, _, options = arch.partition(':')
-        _require_checkpoint(name, checkpoint)
-        network_opt = {'type': arch}
-        for pair in filter(None, options.split(',')):
-            key, _, value = pair.partition('=')
-            network_opt[key] = parse_value(value)
-        network = load_weights(build_network(network_opt), checkpoint)
-        description, sources = f'{arch} {network_opt} from {checkpoint}', [checkpoint]
-    return Method(name, network.eval().to(device), description, sources)
+    loaded = load_network_spec(target, device, f'--method {name}')
+    return Method(name, loaded.network, loaded.description, loaded.sources)

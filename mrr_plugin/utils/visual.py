@@ -33,10 +33,17 @@ def tensor_to_rgb(tensor):
                                 dtype=np.uint8)
 
 
-def write_png(path, rgb):
-    """Write an RGB uint8 image atomically (temporary name, then rename)."""
+def write_image(path, rgb, jpeg_quality=95):
+    """Write an RGB uint8 image atomically (temporary name, then rename); the format follows the extension."""
     import os
-    tmp = f'{path}.partial.png'
-    if not cv2.imwrite(tmp, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+    root, ext = os.path.splitext(path)
+    tmp = f'{root}.partial{ext}'
+    params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if ext.lower() in ('.jpg', '.jpeg') else []
+    if not cv2.imwrite(tmp, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params):
         raise OSError(f'Cannot write {path}.')
     os.replace(tmp, path)
+
+
+def write_png(path, rgb):
+    """Write an RGB uint8 PNG atomically."""
+    write_image(path, rgb)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from mrr_plugin.data.face_detection import DETECTION_FILE
+from mrr_plugin.preparation.face_detection import DETECTION_FILE
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mrr_plugin.data.face_annotations import (DIC_CELEBA_TEST_IDS, AnnotationError, read_celeba_list,
+from mrr_plugin.preparation.face_annotations import (DIC_CELEBA_TEST_IDS, AnnotationError, read_celeba_list,
                                               read_helen_annotations, read_name_list)
 from mrr_plugin.data.face_image_io import BadImageError
-from mrr_plugin.data.face_preparation import (FaceSource, aligned_face, dic_hr_face, enlarged_square_box, landmark_box,
+from mrr_plugin.preparation.face_preparation import (FaceSource, aligned_face, dic_hr_face, enlarged_square_box, landmark_box,
                                               split_names, write_face_pairs)
 
 
@@ -33,7 +33,7 @@ def test_landmark_box_and_hr_face_geometry(tmp_path):
 
 
 def test_alignment_puts_landmarks_on_the_template():
-    from mrr_plugin.data.face_preparation import FFHQ_TEMPLATE_512
+    from mrr_plugin.preparation.face_preparation import FFHQ_TEMPLATE_512
     image = np.zeros((400, 400, 3), np.uint8)
     landmarks = FFHQ_TEMPLATE_512 * 0.5 + 40  # the template, scaled and shifted
     for x, y in landmarks:

@@ -1,0 +1,118 @@
+"""Crop a detected face the way a model's training faces were cropped, and paste the restored face back.
+
+Affine matrices are 2x3 and map photo pixels to face-crop pixels, both with pixel centres at integer coordinates
+(OpenCV's convention), so the inverse used for pasting back is exact.
+
+- ``dic``: the DIC x8 protocol's axis-aligned square (CelebA/Helen-trained x8 models: MRRNet, SPARNet, baselines).
+  From landmarks, a scale + translation (no rotation, as the protocol's boxes) fitting the 5 landmarks to
+  :data:`DIC_TEMPLATE_128`; from a box alone, the box widened by :data:`BOX_TO_DIC_CROP`.
+- ``ffhq``: the similarity transform onto facexlib/GFPGAN's FFHQ 5-point template (FFHQ-trained: SPARNetHD).
+"""
+import cv2
+import numpy as np
+
+from mrr_plugin.preparation.face_preparation import FFHQ_TEMPLATE_512
+
+ALIGNMENTS = ('dic', 'ffhq')
+# Mean MTCNN landmarks (left eye, right eye, nose, left/right mouth corner) of the 600 real CelebA dev faces of the
+# DIC protocol (128x128 crops, ../shared/data/celeba_dic_dev), measured with facenet-pytorch 2.6.0's MTCNN.
+DIC_TEMPLATE_128 = np.array([[45.55, 45.92], [82.48, 45.08], [64.11, 68.18], [48.02, 83.94], [81.68, 83.11]])
+# Box-only detectors (the LBP cascade): crop side = box width / 0.731, crop centre 0.052 x side below the box centre
+# (same 600 faces; the cascade's boxes vary by about 0.09 of the side).
+BOX_TO_DIC_CROP = {'width_ratio': 0.731, 'center_dy': 0.052}
+
+
+def scale_translation_fit(points, template):
+    """Least-squares ``template ~ s * points + t`` (no rotation): the 2x3 matrix."""
+    points, template = np.asarray(points, np.float64), np.asarray(template, np.float64)
+    p, q = points - points.mean(0), template - template.mean(0)
+    s = (p * q).sum() / max((p * p).sum(), 1e-12)
+    t = template.mean(0) - s * points.mean(0)
+    return np.array([[s, 0, t[0]], [0, s, t[1]]])
+
+
+def dic_box_matrix(box, size):
+    """2x3 matrix of the DIC square crop of a detector ``box`` (x0, y0, x1, y1) resized to ``size``."""
+    x0, y0, x1, y1 = box
+    side = (x1 - x0) / BOX_TO_DIC_CROP['width_ratio']
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + BOX_TO_DIC_CROP['center_dy'] * side
+    s = size / side
+    return np.array([[s, 0, size / 2 - 0.5 - s * (cx - 0.5)], [0, s, size / 2 - 0.5 - s * (cy - 0.5)]])
+
+
+def face_matrix(face, alignment, size):
+    """Photo -> ``size`` x ``size`` crop matrix of a :class:`~.face_detectors.DetectedFace`."""
+    if alignment not in ALIGNMENTS:
+        raise ValueError(f'--alignment {alignment}: expected one of {", ".join(ALIGNMENTS)}.')
+    if face.landmarks is None:
+        if alignment == 'ffhq':
+            raise ValueError('the ffhq alignment needs 5 landmarks; this detector gives boxes only (use mtcnn or '
+                             'retinaface).')
+        return dic_box_matrix(face.box, size)
+    if alignment == 'dic':
+        return scale_translation_fit(face.landmarks, DIC_TEMPLATE_128 * size / 128)
+    matrix, _ = cv2.estimateAffinePartial2D(np.asarray(face.landmarks, np.float32), FFHQ_TEMPLATE_512 * size / 512,
+                                            method=cv2.LMEDS)
+    if matrix is None:
+        raise ValueError('the landmarks do not define a similarity transform.')
+    return matrix.astype(np.float64)
+
+
+def matrix_scale(matrix):
+    """How many crop pixels one photo pixel becomes."""
+    return float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+
+
+def crop_face(image, matrix, size):
+    """The ``size`` x ``size`` crop of an RGB uint8 ``image``. A face larger than the crop is first warped at its
+    own resolution and then reduced with PIL's antialiased bicubic (as the training crops were), never point-sampled."""
+    from PIL import Image
+    scale = matrix_scale(matrix)
+    if scale >= 1:
+        return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
+    native = max(size, int(round(size / scale)))
+    to_native = _then_scale(matrix, native / size)
+    crop = cv2.warpAffine(image, to_native, (native, native), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
+    return np.asarray(Image.fromarray(crop).resize((size, size), Image.BICUBIC))
+
+
+def _pixel_scale(factor):
+    """3x3 matrix resizing an image by ``factor`` with pixel centres at integers: x' = factor (x + 0.5) - 0.5."""
+    shift = (factor - 1) / 2
+    return np.array([[factor, 0, shift], [0, factor, shift], [0, 0, 1]])
+
+
+def _then_scale(matrix, factor):
+    """``matrix`` followed by resizing its output by ``factor``."""
+    return (_pixel_scale(factor) @ np.vstack([matrix, [0, 0, 1]]))[:2]
+
+
+def upscaled_matrix(matrix, upscale):
+    """Matrix from the ``upscale``-times larger output image to the same crop."""
+    return (np.vstack([matrix, [0, 0, 1]]) @ _pixel_scale(1 / upscale))[:2]
+
+
+def paste_face(canvas, face, matrix, feather=None):
+    """Warp ``face`` (restored crop, uint8) back into ``canvas`` (uint8, modified in place) through the inverse of
+    ``matrix`` (canvas -> crop) under a feathered mask; returns the mask (float32, [0, 1]).
+
+    The mask is exactly 1 on the face's footprint shrunk by twice the feather width (``feather`` px, default 1/20 of
+    the pasted side) and falls to 0 inside the footprint's outer band through a Gaussian blur, so no crop border
+    shows; where it is 1 the canvas holds the warped face itself.
+    """
+    height, width = canvas.shape[:2]
+    size = face.shape[0]
+    pasted = cv2.warpAffine(face, matrix, (width, height), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                            borderMode=cv2.BORDER_REPLICATE)
+    footprint = cv2.warpAffine(np.ones((size, size), np.float32), matrix, (width, height),
+                               flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderValue=0)
+    if feather is None:
+        feather = max(1, int(round(size / matrix_scale(matrix) / 20)))
+    kernel = np.ones((2 * feather + 1, 2 * feather + 1), np.uint8)
+    inner = cv2.erode(footprint, kernel, borderValue=0)
+    mask = cv2.GaussianBlur(inner, (2 * feather + 1, 2 * feather + 1), 0)  # reaches feather px out: inside footprint
+    mask[cv2.erode(inner, kernel, borderValue=0) > 0] = 1
+    mask = np.clip(mask, 0, 1)
+    blended = mask[..., None] * pasted.astype(np.float32) + (1 - mask[..., None]) * canvas.astype(np.float32)
+    canvas[:] = np.clip(np.round(blended), 0, 255).astype(np.uint8)
+    return mask

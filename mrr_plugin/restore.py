@@ -1,0 +1,184 @@
+"""Restore the faces in your photos with any trained face-SR network (GFPGAN's inference options).
+
+    python -m mrr_plugin.restore -i photos/ -o results/restored --model options/test/MRRNet/test_MRRNet_x8_CelebA.yml
+    python -m mrr_plugin.restore -i 'photos/*.jpg' --model experiments/SPARNet_x8_CelebA/models/net_g_latest.pth@SPARNet
+    python -m mrr_plugin.restore -i faces/ --aligned --model net.onnx --runtime onnx    # exported by export_onnx
+
+Per face: detect (MTCNN from the facenet-pytorch package by default, or RetinaFace / the LBP cascade), crop as the
+model was trained (``--alignment dic``: the DIC square crop of CelebA/Helen x8 models; ``ffhq``: the FFHQ 5-point
+template of SPARNetHD), reduce to the model's input (16x16 for x8 models), super-resolve (faces batched across
+photos), warp back with a feathered mask over the photo upscaled by ``--upscale`` (PIL bicubic, or any SR network
+with ``--bg-upsampler``). Writes ``restored_imgs/``; with ``--save-faces`` also ``cropped_faces/``,
+``restored_faces/`` and ``cmp/`` (input face | restored face). An unreadable input is one line and skipped; the exit
+status is 1 when any input failed. A test option file may say ``restore: {alignment: ffhq}``.
+"""
+import argparse
+import glob
+import os
+import sys
+import tempfile
+import time
+from os import path as osp
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+import mrr_plugin  # noqa: F401  (registers the archs)
+from mrr_plugin.cli import CommandError, run
+from mrr_plugin.data.face_lmdb import IMAGE_EXTENSIONS
+from mrr_plugin.evaluation.methods import load_network_spec
+from mrr_plugin.restoration import DETECTORS, BackgroundUpsampler, FaceModel, FaceRestorer, build_detector
+from mrr_plugin.restoration.face_alignment import ALIGNMENTS
+from mrr_plugin.restoration.face_restorer import bicubic_resize
+from mrr_plugin.utils.visual import write_image
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('-i', '--input', required=True, help='an image, a folder of images or a glob')
+    parser.add_argument('-o', '--output', default='results/restored', help='output folder (default results/restored)')
+    parser.add_argument('--model', required=True,
+                        help='test option file, CHECKPOINT@ARCH[:key=value,...] or an exported .onnx')
+    parser.add_argument('--runtime', choices=['torch', 'onnx'], default='torch',
+                        help='onnx: run the face network through onnxruntime (a spec is exported first)')
+    parser.add_argument('--detector', choices=DETECTORS, default='mtcnn')
+    parser.add_argument('--weights-dir', help="facexlib's weights (detection_Resnet50_Final.pth for retinaface)")
+    parser.add_argument('--alignment', choices=ALIGNMENTS,
+                        help='crop as the model was trained (default: the option file\'s restore.alignment, else ffhq '
+                        'for networks that do not upscale, else dic)')
+    parser.add_argument('--face-size', type=int, help='HR face side of a network without in_size (default 16 x scale)')
+    parser.add_argument('--upscale', type=float, default=2, help='final upsampling of the photo (default 2)')
+    parser.add_argument('--only-center-face', action='store_true', help='only restore the face nearest the centre')
+    parser.add_argument('--aligned', action='store_true', help='inputs are face crops as the model was trained on')
+    parser.add_argument('--bg-upsampler', help='SR network for the background: CHECKPOINT@ARCH[:...] or option file '
+                        '(default: PIL bicubic)')
+    parser.add_argument('--bg-tile', type=int, default=400, help='tile size of the background network, 0 = no tiles')
+    parser.add_argument('--ext', default='auto', help='png, jpg or auto (the input\'s extension)')
+    parser.add_argument('--suffix', help='suffix of the restored files')
+    parser.add_argument('--save-faces', action='store_true', help='also write cropped_faces/, restored_faces/, cmp/')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--precision', default='fp32', choices=['fp32', 'bf16', 'fp16'])
+    parser.add_argument('--batch-size', type=int, default=8, help='faces per network call, across photos')
+    parser.add_argument('--min-face-size', type=int, default=16, help='smallest face the detector looks for (px)')
+    return parser.parse_args(argv)
+
+
+def list_inputs(pattern):
+    """Files of an image path, a folder (its images, sorted) or a glob; CommandError when nothing matches."""
+    if osp.isdir(pattern):
+        files = sorted(osp.join(pattern, name) for name in os.listdir(pattern)
+                       if name.lower().endswith(IMAGE_EXTENSIONS))
+    elif osp.isfile(pattern):
+        files = [pattern]
+    else:
+        files = sorted(path for path in glob.glob(pattern) if osp.isfile(path))
+    if not files:
+        raise CommandError(f'--input {pattern}: no image file there.')
+    return files
+
+
+def read_rgb(path):
+    """RGB uint8 array, or None when the file is not a readable image."""
+    from PIL import Image
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert('RGB'))
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def face_model(args):
+    """The face network (torch or onnxruntime) and its geometry."""
+    if args.model.endswith('.onnx'):
+        from mrr_plugin.restoration.onnx_runtime import OnnxNetwork
+        return FaceModel.from_network(OnnxNetwork(args.model), args.alignment, args.face_size,
+                                      osp.basename(args.model))
+    spec = load_network_spec(args.model, args.device, '--model')
+    alignment = args.alignment or (spec.options.get('restore') or {}).get('alignment')
+    model = FaceModel.from_network(spec.network, alignment, args.face_size, spec.network_opt['type'])
+    if args.runtime == 'onnx':
+        from mrr_plugin.restoration.onnx_runtime import OnnxNetwork, export_onnx
+        path = osp.join(tempfile.mkdtemp(prefix='mrr_restore_'), 'model.onnx')
+        print(f'exporting {model.name} to {path} for onnxruntime ...', flush=True)
+        export_onnx(spec.network, path, model.lr_size, model.hr_size, model.alignment, True, name=model.name)
+        model.network = OnnxNetwork(path)
+    return model
+
+
+def build_restorer(args):
+    if args.runtime == 'onnx' and args.precision != 'fp32':
+        raise CommandError('--runtime onnx runs in fp32; leave --precision at fp32.')
+    if args.ext not in ('auto', 'png', 'jpg'):
+        raise CommandError(f'--ext {args.ext}: expected png, jpg or auto.')
+    if args.upscale <= 0 or args.batch_size < 1:
+        raise CommandError('--upscale must be > 0 and --batch-size >= 1.')
+    model = face_model(args)
+    background = BackgroundUpsampler(device=args.device, precision=args.precision, tile=args.bg_tile)
+    if args.bg_upsampler:
+        background.network = load_network_spec(args.bg_upsampler, args.device, '--bg-upsampler').network
+    detector = None if args.aligned else build_detector(args.detector, args.weights_dir, args.device,
+                                                        args.min_face_size)
+    return FaceRestorer(model, detector, args.upscale, args.only_center_face, args.aligned, background,
+                        args.batch_size, args.device, args.precision)
+
+
+class OutputWriter:
+    """GFPGAN's output layout under ``root``."""
+
+    def __init__(self, root, ext, suffix, save_faces):
+        self.root, self.ext, self.suffix, self.save_faces = root, ext, f'_{suffix}' if suffix else '', save_faces
+
+    def folder(self, name):
+        folder = osp.join(self.root, name)
+        os.makedirs(folder, exist_ok=True)
+        return folder
+
+    def write(self, path, result, aligned):
+        stem, ext = osp.splitext(osp.basename(path))
+        ext = ext.lstrip('.').lower() if self.ext == 'auto' else self.ext
+        ext = 'jpg' if ext == 'jpeg' else ext if ext in ('png', 'jpg') else 'png'
+        if not aligned:
+            write_image(osp.join(self.folder('restored_imgs'), f'{stem}{self.suffix}.{ext}'), result.image)
+        if not (self.save_faces or aligned):
+            return
+        for index, face in enumerate(result.faces):
+            name = f'{stem}_{index:02d}'
+            write_image(osp.join(self.folder('restored_faces'), f'{name}{self.suffix}.png'), face.restored)
+            write_image(osp.join(self.folder('cropped_faces'), f'{name}.png'), face.crop)
+            lr_up = bicubic_resize(face.lr, face.restored.shape[1::-1])
+            write_image(osp.join(self.folder('cmp'), f'{name}.png'), np.concatenate([lr_up, face.restored], 1))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    files = list_inputs(args.input)
+    restorer = build_restorer(args)
+    writer = OutputWriter(args.output, args.ext, args.suffix, args.save_faces)
+    failed, faces, started = 0, 0, time.perf_counter()
+    group = max(1, args.batch_size)  # photos read together, so their faces share network calls
+    with tqdm(total=len(files), unit='photo', desc='restore') as bar:
+        for start in range(0, len(files), group):
+            paths, images = [], []
+            for path in files[start:start + group]:
+                image = read_rgb(path)
+                if image is None:
+                    tqdm.write(f'skipped {path}: not a readable image.', file=sys.stderr)
+                    failed += 1
+                else:
+                    paths.append(path)
+                    images.append(image)
+            for path, result in zip(paths, restorer.restore_many(images)):
+                for note in result.notes:
+                    tqdm.write(f'{osp.basename(path)}: {note}')
+                writer.write(path, result, args.aligned)
+                faces += len(result.faces)
+            bar.update(len(files[start:start + group]))
+    seconds = time.perf_counter() - started
+    print(f'restored {faces} faces in {len(files) - failed} photos ({faces / seconds:.2f} faces/s); '
+          f'{failed} input(s) failed; results in {args.output}')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    run(main)
