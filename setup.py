@@ -1,6 +1,35 @@
 #!/usr/bin/env python
 """mrr_plugin: MRRNet / MRRGAN / SPARNet face super-resolution as a BasicSR plugin."""
+import os
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+COMMANDS = {
+    'mrr-train': 'mrr_plugin.train:main',
+    'mrr-test': 'mrr_plugin.test:main',
+    'mrr-benchmark': 'mrr_plugin.benchmark:main',
+    'mrr-restore': 'mrr_plugin.restore:cli',
+    'mrr-export-onnx': 'mrr_plugin.export_onnx:cli',
+    'mrr-demo': 'mrr_plugin.demo:main',
+    'mrr-create-face-lmdb': 'mrr_plugin.preparation.create_face_lmdb:cli',
+    'mrr-prepare-celeba': 'mrr_plugin.preparation.prepare_celeba:cli',
+    'mrr-prepare-helen': 'mrr_plugin.preparation.prepare_helen:cli',
+    'mrr-prepare-ffhq': 'mrr_plugin.preparation.prepare_ffhq:cli',
+    'mrr-prepare-faces': 'mrr_plugin.preparation.prepare_faces:cli',
+    'mrr-degrade-faces': 'mrr_plugin.preparation.degrade_faces:cli',
+}
+STARTUP_HOOK = 'mrr_basicsr_compat.pth'  # `import basicsr` works on its own (see mrr_basicsr_compat.py)
+
+
+class BuildWithStartupHook(build_py):
+    """Also puts the start-up hook at the root of the built tree, which becomes site-packages."""
+
+    def run(self):
+        super().run()
+        self.copy_file(STARTUP_HOOK, os.path.join(self.build_lib, STARTUP_HOOK), preserve_mode=0)
+
+    def get_outputs(self, include_bytecode=1):
+        return super().get_outputs(include_bytecode) + [os.path.join(self.build_lib, STARTUP_HOOK)]
 
 
 def read_requirements(path='requirements.txt'):
@@ -17,7 +46,11 @@ if __name__ == '__main__':
         long_description_content_type='text/markdown',
         packages=find_packages(exclude=('options', 'datasets', 'experiments', 'results', 'tb_logger', 'tests',
                                         'scripts')),
+        py_modules=['mrr_basicsr_compat'],
         package_data={'mrr_plugin': ['preparation/splits/*.txt']},
+        entry_points={'console_scripts': [f'{name} = {target}' for name, target in COMMANDS.items()]},
+        extras_require={'onnx': ['onnx', 'onnxscript', 'onnxruntime']},
+        cmdclass={'build_py': BuildWithStartupHook},
         python_requires='>=3.9',
         install_requires=read_requirements() + ['basicsr==1.4.2'],
         license='Apache License 2.0',

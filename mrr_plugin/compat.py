@@ -4,26 +4,16 @@
 names the upstream problem it covers and has a test in ``tests/test_compat.py``.
 """
 import os
-import sys
 import types
 from os import path as osp
 
 import torch
 
+import mrr_basicsr_compat
 
-def _alias_functional_tensor():
-    """torchvision >= 0.17 removed ``transforms.functional_tensor``; basicsr.data.degradations imports it."""
-    name = 'torchvision.transforms.functional_tensor'
-    if name in sys.modules:
-        return
-    try:
-        import torchvision.transforms.functional_tensor  # noqa: F401  (old torchvision still has it)
-    except ImportError:
-        from torchvision.transforms import _functional_tensor
-        sys.modules[name] = _functional_tensor
-
-
-_alias_functional_tensor()
+# torchvision >= 0.17 removed ``transforms.functional_tensor``; basicsr.data.degradations imports it. The alias lives
+# in the start-up hook mrr_basicsr_compat (so `import basicsr` works without us too); installing it twice is a no-op.
+mrr_basicsr_compat.install()
 
 from basicsr.models import base_model as _bsr_base_model  # noqa: E402
 from basicsr.utils import file_client as _bsr_file_client  # noqa: E402

@@ -24,8 +24,8 @@ import mrr_plugin  # noqa: F401
 from mrr_plugin.archs.mrrnet_arch import MRRNet
 from mrr_plugin.data.face_image_io import bicubic
 from mrr_plugin.data.face_lmdb import build_face_lmdb, list_images
-from mrr_plugin.preparation.synthetic_faces import write_synthetic_faces
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic
+from mrr_plugin.preparation.synthetic_faces import write_synthetic_faces
 from mrr_plugin.utils import project_root
 from mrr_plugin.utils.visual import labelled_grid, write_png
 

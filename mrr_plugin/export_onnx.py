@@ -70,5 +70,9 @@ def main(argv=None):
     return 0
 
 
-if __name__ == '__main__':
+def cli():
     run(main)
+
+
+if __name__ == '__main__':
+    cli()

@@ -180,5 +180,9 @@ def main(argv=None):
     return 1 if failed else 0
 
 
-if __name__ == '__main__':
+def cli():
     run(main)
+
+
+if __name__ == '__main__':
+    cli()

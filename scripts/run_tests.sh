@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
-.venv/bin/python -m flake8 mrr_plugin scripts tests
-.venv/bin/python -m isort --check-only mrr_plugin scripts tests
+.venv/bin/python -m flake8 mrr_plugin scripts tests setup.py mrr_basicsr_compat.py
+.venv/bin/python -m isort --check-only mrr_plugin scripts tests setup.py mrr_basicsr_compat.py
 exec .venv/bin/python -m pytest -ra --durations=10 "$@"

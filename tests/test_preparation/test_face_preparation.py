@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mrr_plugin.preparation.face_annotations import (DIC_CELEBA_TEST_IDS, AnnotationError, read_celeba_list,
-                                              read_helen_annotations, read_name_list)
 from mrr_plugin.data.face_image_io import BadImageError
-from mrr_plugin.preparation.face_preparation import (FaceSource, aligned_face, dic_hr_face, enlarged_square_box, landmark_box,
-                                              split_names, write_face_pairs)
+from mrr_plugin.preparation.face_annotations import (DIC_CELEBA_TEST_IDS, AnnotationError, read_celeba_list,
+                                                     read_helen_annotations, read_name_list)
+from mrr_plugin.preparation.face_preparation import (FaceSource, aligned_face, dic_hr_face, enlarged_square_box,
+                                                     landmark_box, split_names, write_face_pairs)
 
 
 def test_dic_box_of_celeba_000001():

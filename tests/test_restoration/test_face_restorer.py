@@ -98,8 +98,8 @@ def test_only_center_face_aligned_inputs_and_a_photo_without_faces(mtcnn, compos
     assert len(result.faces) == 1
     centre = np.array(photo.shape[1::-1]) / 2
     nearest = min(layout, key=lambda p: np.hypot(p[0] + p[2] / 2 - centre[0], p[1] + p[2] / 2 - centre[1]))
-    assert np.hypot(*(np.array(result.faces[0].detection.center) - [nearest[0] + nearest[2] / 2,
-                                                                      nearest[1] + nearest[2] / 2])) < nearest[2] / 3
+    nearest_centre = [nearest[0] + nearest[2] / 2, nearest[1] + nearest[2] / 2]
+    assert np.hypot(*(np.array(result.faces[0].detection.center) - nearest_centre)) < nearest[2] / 3
 
     hr, _, names = dev_faces
     face = np.asarray(__import__('PIL.Image').Image.open(osp.join(hr, names[0])).convert('RGB'))

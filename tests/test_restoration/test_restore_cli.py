@@ -60,8 +60,8 @@ def test_folder_with_a_broken_file_and_a_photo_without_faces(photos, mrrnet_chec
     assert Image.open(out / 'cropped_faces' / 'two_faces_01.png').size == (128, 128)
 
 
-def test_glob_ext_center_face_aligned_bf16_lbp_and_background_network(photos, mrrnet_checkpoint, tmp_path, capsys,
-                                                                       dev_faces):
+def test_glob_ext_center_face_aligned_bf16_lbp_and_background_network(
+        photos, mrrnet_checkpoint, tmp_path, capsys, dev_faces):
     from basicsr.archs.srvgg_arch import SRVGGNetCompact
     torch.save({'params': SRVGGNetCompact(num_feat=8, num_conv=2, upscale=2).state_dict()}, tmp_path / 'bg.pth')
     code, log = run_restore(capsys, '-i', str(photos / 'two*.jpg'), '-o', str(tmp_path / 'a'), '--model',
@@ -130,7 +130,8 @@ def test_export_onnx_matches_torch_on_real_faces_and_restores(mrrnet_checkpoint,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('arch', ['SPARNet', 'EDSR:num_in_ch=3,num_out_ch=3,upscale=8,num_block=2', 'RRDBNetX8:num_block=1', 'MSRResNetX8:num_block=2'])
+@pytest.mark.parametrize('arch', ['SPARNet', 'EDSR:num_in_ch=3,num_out_ch=3,upscale=8,num_block=2',
+                                  'RRDBNetX8:num_block=1', 'MSRResNetX8:num_block=2'])
 def test_export_onnx_sparnet_and_baselines(arch, tmp_path, capsys):
     from basicsr.archs import build_network
 
