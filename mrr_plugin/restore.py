@@ -61,6 +61,10 @@ def parse_args(argv=None):
     parser.add_argument('--precision', default='fp32', choices=['fp32', 'bf16', 'fp16'])
     parser.add_argument('--batch-size', type=int, default=8, help='faces per network call, across photos')
     parser.add_argument('--min-face-size', type=int, default=16, help='smallest face the detector looks for (px)')
+    parser.add_argument('--benchmark', action='store_true',
+                        help='write nothing; time the whole pipeline on the inputs with torch fp32, torch bf16 and '
+                        'onnxruntime, and print faces/s as ratios to fp32')
+    parser.add_argument('--benchmark-runs', type=int, default=3)
     return parser.parse_args(argv)
 
 
@@ -150,9 +154,38 @@ class OutputWriter:
             write_image(osp.join(self.folder('cmp'), f'{name}.png'), np.concatenate([lr_up, face.restored], 1))
 
 
+def benchmark(args, files):
+    """faces/s of detect + align + super-resolve + paste-back (file reading and writing excluded), one run."""
+    images = [image for image in map(read_rgb, files) if image is not None]
+    variants = [('torch fp32', 'torch', 'fp32'), ('torch bf16', 'torch', 'bf16'), ('onnxruntime fp32', 'onnx', 'fp32')]
+    if args.model.endswith('.onnx'):
+        variants = variants[2:]
+    rows, base = [], None
+    for label, runtime, precision in variants:
+        restorer = build_restorer(argparse.Namespace(**{**vars(args), 'runtime': runtime, 'precision': precision}))
+        restorer.restore_many(images[:1])  # warm-up
+        faces, seconds = 0, []
+        for _ in range(args.benchmark_runs):
+            started = time.perf_counter()
+            for start in range(0, len(images), args.batch_size):
+                faces += sum(len(r.faces) for r in restorer.restore_many(images[start:start + args.batch_size]))
+            seconds.append(time.perf_counter() - started)
+        rate = faces / sum(seconds)
+        base = base or rate
+        rows.append(f'| {label} | {rate:.2f} | {rate / base:.2f}x |')
+    device = (torch.cuda.get_device_name()
+              if args.device.startswith('cuda') else f'CPU, {torch.get_num_threads()} threads')
+    print(f'Whole restore pipeline on {len(images)} photos ({args.detector} detector, {device}, batch '
+          f'{args.batch_size}, {args.benchmark_runs} runs, one process):\n')
+    print('\n'.join(['| pipeline | faces/s | vs first row |', '|---|---|---|', *rows]))
+    return 0
+
+
 def main(argv=None):
     args = parse_args(argv)
     files = list_inputs(args.input)
+    if args.benchmark:
+        return benchmark(args, files)
     restorer = build_restorer(args)
     writer = OutputWriter(args.output, args.ext, args.suffix, args.save_faces)
     failed, faces, started = 0, 0, time.perf_counter()

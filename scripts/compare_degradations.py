@@ -15,10 +15,10 @@ histogram intersection with the real faces), and with --sr <out>/real_sr_grid.pn
 import argparse
 import csv
 import os
-import sys
 from os import path as osp
 
 import mrr_plugin  # noqa: F401  (patches basicsr: must come before any basicsr import)
+from mrr_plugin.cli import CommandError, run
 
 # isort: split
 import numpy as np
@@ -89,8 +89,7 @@ def main(argv=None):
         hr_reader = FaceImageReader(args.hr, io_backend_for(args.hr), 'hr', '--hr')
         methods = [method_from_spec(spec, args.device) for spec in args.sr]
     except (OSError, ValueError, RuntimeError) as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 1
+        raise CommandError(error) from error
     lr_size = h2l.hr_size // h2l.scale
     count = max(args.grid_faces, args.stats_count)
     real = [np.asarray(resize_real_lr(real_reader.read(i), lr_size)) for i in range(min(count, len(real_reader)))]
@@ -116,4 +115,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run(main)

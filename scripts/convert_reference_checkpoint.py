@@ -7,13 +7,13 @@ Load the result with ``path.pretrain_network_g: <OUT>`` and ``range_norm: true``
 nets work in [-1, 1]); the script prints the exact YAML block.
 """
 import argparse
-import sys
 
 import torch
 import yaml
 
 import mrr_plugin  # noqa: F401  (registers the archs)
 from mrr_plugin.archs.reference_checkpoint import CONVERTIBLE_ARCHS, convert_reference_state_dict
+from mrr_plugin.cli import CommandError, run
 from mrr_plugin.compat import atomic_torch_save
 
 
@@ -33,8 +33,7 @@ def main(argv=None):
         checkpoint = torch.load(args.input, map_location='cpu', weights_only=True)
         converted = convert_reference_state_dict(args.arch, checkpoint, **arch_kwargs)
     except (OSError, ValueError, RuntimeError, TypeError) as error:
-        print(f'error: {args.input}: {error}', file=sys.stderr)
-        return 1
+        raise CommandError(f'{args.input}: {error}') from error
     atomic_torch_save(converted, args.output)
     key = 'network_d' if args.arch == 'MRRPatchDiscriminator' else 'network_g'
     block = {key: {'type': args.arch, **arch_kwargs, 'range_norm': True}}
@@ -46,4 +45,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run(main)

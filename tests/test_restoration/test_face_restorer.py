@@ -148,3 +148,17 @@ def test_lbp_and_retinaface_detectors(tmp_path):
     detector = build_detector('retinaface', str(tmp_path))
     for face in detector(data.astronaut()[:160, :160]):
         assert len(face.box) == 4 and face.landmarks.shape == (5, 2) and 0.8 <= face.score <= 1
+
+
+def test_ffhq_alignment_for_a_network_that_does_not_upscale(mtcnn):
+    """SPARNetHD-like geometry (input = output = 64 px here): FFHQ template crop, pasted back where the face was."""
+    model = FaceModel.from_network(PaintFace(in_size=64, upscale=1))
+    assert (model.lr_size, model.hr_size, model.alignment) == (64, 64, 'ffhq')
+    result = FaceRestorer(model, mtcnn, upscale=1).restore(data.astronaut())
+    face = result.faces[0]
+    from mrr_plugin.preparation.face_preparation import FFHQ_TEMPLATE_512
+    mapped = face.detection.landmarks @ face.matrix[:, :2].T + face.matrix[:, 2]
+    assert np.abs(mapped - FFHQ_TEMPLATE_512 * 64 / 512).max() < 3  # a similarity fit of 5 points
+    ys, xs = np.nonzero(painted_region(result.image))
+    centre = np.array([(ASTRONAUT_FACE[0] + ASTRONAUT_FACE[2]) / 2, (ASTRONAUT_FACE[1] + ASTRONAUT_FACE[3]) / 2])
+    assert np.abs(np.array([xs.mean(), ys.mean()]) - centre).max() < 15

@@ -132,7 +132,7 @@ def test_export_onnx_matches_torch_on_real_faces_and_restores(mrrnet_checkpoint,
 @pytest.mark.slow
 @pytest.mark.parametrize('arch', ['SPARNet', 'EDSR:num_in_ch=3,num_out_ch=3,upscale=8,num_block=2',
                                   'RRDBNetX8:num_block=1', 'MSRResNetX8:num_block=2'])
-def test_export_onnx_sparnet_and_baselines(arch, tmp_path, capsys):
+def test_export_onnx_sparnet_and_baselines(arch, tmp_path, capsys, dev_faces):
     from basicsr.archs import build_network
 
     from mrr_plugin.cli import parse_key_values
@@ -140,7 +140,8 @@ def test_export_onnx_sparnet_and_baselines(arch, tmp_path, capsys):
     torch.manual_seed(0)
     network = build_network({'type': name, **parse_key_values(options)})
     torch.save({'params': network.state_dict()}, tmp_path / 'net.pth')
-    assert export_onnx.main(['--model', f'{tmp_path / "net.pth"}@{arch}', '--out', str(tmp_path / 'net.onnx')]) == 0
+    assert export_onnx.main(['--model', f'{tmp_path / "net.pth"}@{arch}', '--out', str(tmp_path / 'net.onnx'),
+                             '--check-faces', dev_faces[1]]) == 0  # real LR faces
     assert 'max |difference|' in capsys.readouterr().out
 
 
@@ -152,3 +153,17 @@ def test_restore_command_line_in_a_subprocess(photos, mrrnet_checkpoint, tmp_pat
     assert result.returncode == 0, result.stderr
     assert 'restored 1 faces in 1 photos' in result.stdout
     assert osp.isfile(tmp_path / 'out' / 'restored_imgs' / 'astronaut.png')
+
+
+def test_option_file_model_and_its_restore_alignment(mrrnet_checkpoint, tmp_path):
+    import yaml
+    opt = yaml.safe_load(open(osp.join(PROJECT_ROOT, 'options/test/MRRNet/test_MRRNet_x8_CelebA.yml')))
+    assert opt['restore']['alignment'] == 'dic'
+    opt['path']['pretrain_network_g'] = mrrnet_checkpoint
+    opt['restore'] = {'alignment': 'ffhq'}
+    (tmp_path / 'test.yml').write_text(yaml.safe_dump(opt))
+    args = restore.parse_args(['-i', 'x', '--model', str(tmp_path / 'test.yml')])
+    model = restore.face_model(args)
+    assert (model.alignment, model.lr_size, model.hr_size, model.name) == ('ffhq', 16, 128, 'MRRNet')
+    args = restore.parse_args(['-i', 'x', '--model', str(tmp_path / 'test.yml'), '--alignment', 'dic'])
+    assert restore.face_model(args).alignment == 'dic'  # the flag wins
