@@ -8,15 +8,15 @@ COMMANDS = {
     'mrr-train': 'mrr_plugin.train:main',
     'mrr-test': 'mrr_plugin.test:main',
     'mrr-benchmark': 'mrr_plugin.benchmark:main',
-    'mrr-restore': 'mrr_plugin.restore:cli',
-    'mrr-export-onnx': 'mrr_plugin.export_onnx:cli',
+    'mrr-restore': 'mrr_plugin.restore:main',
+    'mrr-export-onnx': 'mrr_plugin.export_onnx:main',
     'mrr-demo': 'mrr_plugin.demo:main',
-    'mrr-create-face-lmdb': 'mrr_plugin.preparation.create_face_lmdb:cli',
-    'mrr-prepare-celeba': 'mrr_plugin.preparation.prepare_celeba:cli',
-    'mrr-prepare-helen': 'mrr_plugin.preparation.prepare_helen:cli',
-    'mrr-prepare-ffhq': 'mrr_plugin.preparation.prepare_ffhq:cli',
-    'mrr-prepare-faces': 'mrr_plugin.preparation.prepare_faces:cli',
-    'mrr-degrade-faces': 'mrr_plugin.preparation.degrade_faces:cli',
+    'mrr-create-face-lmdb': 'mrr_plugin.preparation.create_face_lmdb:main',
+    'mrr-prepare-celeba': 'mrr_plugin.preparation.prepare_celeba:main',
+    'mrr-prepare-helen': 'mrr_plugin.preparation.prepare_helen:main',
+    'mrr-prepare-ffhq': 'mrr_plugin.preparation.prepare_ffhq:main',
+    'mrr-prepare-faces': 'mrr_plugin.preparation.prepare_faces:main',
+    'mrr-degrade-faces': 'mrr_plugin.preparation.degrade_faces:main',
 }
 STARTUP_HOOK = 'mrr_basicsr_compat.pth'  # `import basicsr` works on its own (see mrr_basicsr_compat.py)
 

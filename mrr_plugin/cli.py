@@ -1,8 +1,10 @@
 """The small command-line layer every command shares: one-line errors, ``key=value`` values, checked option files.
 
 A command's ``main(argv)`` raises :class:`CommandError` (or OSError / ValueError / KeyError from the library) for bad
-input; :func:`run` prints it as one ``error:`` line and exits 1, so every command fails the same way.
+input; :func:`command` (a decorator of ``main``) prints it as one ``error:`` line and returns exit status 1, so
+every command fails the same way.
 """
+import functools
 import sys
 from os import path as osp
 
@@ -19,17 +21,27 @@ class CommandError(ValueError):
         self.code = code
 
 
+def command(main):
+    """Decorate a command's ``main(argv=None)``: a user error becomes one ``error: ...`` line on stderr and the
+    returned exit status (1, or the CommandError's code); the decorated function is the console script."""
+
+    @functools.wraps(main)
+    def checked_main(argv=None):
+        try:
+            return main(argv)
+        except CommandError as error:
+            print(f'error: {error}', file=sys.stderr)
+            return error.code
+        except USER_ERRORS as error:
+            print(f'error: {error}', file=sys.stderr)
+            return 1
+
+    return checked_main
+
+
 def run(main, argv=None):
-    """``sys.exit(main(argv))``, with a user error as one ``error: ...`` line on stderr and exit status 1."""
-    try:
-        status = main(argv)
-    except CommandError as error:
-        print(f'error: {error}', file=sys.stderr)
-        status = error.code
-    except USER_ERRORS as error:
-        print(f'error: {error}', file=sys.stderr)
-        status = 1
-    sys.exit(status)
+    """``sys.exit`` with the status of the checked ``main(argv)``."""
+    sys.exit(command(main)(argv))
 
 
 def parse_value(text):

@@ -10,13 +10,14 @@ default: random inputs) and the largest difference is printed; above ``--toleran
 """
 import argparse
 import os
+import sys
 from os import path as osp
 
 import numpy as np
 import torch
 
 import mrr_plugin  # noqa: F401  (registers the archs)
-from mrr_plugin.cli import CommandError, run
+from mrr_plugin.cli import CommandError, command
 from mrr_plugin.data.face_lmdb import IMAGE_EXTENSIONS
 from mrr_plugin.evaluation.methods import load_network_spec
 from mrr_plugin.restoration import FaceModel
@@ -37,6 +38,7 @@ def check_inputs(folder, lr_size, count):
     return to_batch([bicubic_resize(image, (lr_size, lr_size)) for image in images], 'cpu')
 
 
+@command
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--model', required=True, help='test option file or CHECKPOINT@ARCH[:key=value,...]')
@@ -70,9 +72,5 @@ def main(argv=None):
     return 0
 
 
-def cli():
-    run(main)
-
-
 if __name__ == '__main__':
-    cli()
+    sys.exit(main())

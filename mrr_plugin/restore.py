@@ -25,7 +25,7 @@ import torch
 from tqdm import tqdm
 
 import mrr_plugin  # noqa: F401  (registers the archs)
-from mrr_plugin.cli import CommandError, run
+from mrr_plugin.cli import CommandError, command
 from mrr_plugin.data.face_lmdb import IMAGE_EXTENSIONS
 from mrr_plugin.evaluation.methods import load_network_spec
 from mrr_plugin.restoration import DETECTORS, BackgroundUpsampler, FaceModel, FaceRestorer, build_detector
@@ -181,6 +181,7 @@ def benchmark(args, files):
     return 0
 
 
+@command
 def main(argv=None):
     args = parse_args(argv)
     files = list_inputs(args.input)
@@ -213,9 +214,5 @@ def main(argv=None):
     return 1 if failed else 0
 
 
-def cli():
-    run(main)
-
-
 if __name__ == '__main__':
-    cli()
+    sys.exit(main())

@@ -1,5 +1,7 @@
 """Thin wrapper: ``python -m mrr_plugin.preparation.create_face_lmdb`` (installed as ``mrr-create-face-lmdb``)."""
-from mrr_plugin.preparation.create_face_lmdb import cli
+import sys
+
+from mrr_plugin.preparation.create_face_lmdb import main
 
 if __name__ == '__main__':
-    cli()
+    sys.exit(main())

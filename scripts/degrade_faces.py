@@ -1,5 +1,7 @@
 """Thin wrapper: ``python -m mrr_plugin.preparation.degrade_faces`` (installed as ``mrr-degrade-faces``)."""
-from mrr_plugin.preparation.degrade_faces import cli
+import sys
+
+from mrr_plugin.preparation.degrade_faces import main
 
 if __name__ == '__main__':
-    cli()
+    sys.exit(main())

@@ -1,5 +1,7 @@
 """Thin wrapper: ``python -m mrr_plugin.preparation.prepare_celeba`` (installed as ``mrr-prepare-celeba``)."""
-from mrr_plugin.preparation.prepare_celeba import cli
+import sys
+
+from mrr_plugin.preparation.prepare_celeba import main
 
 if __name__ == '__main__':
-    cli()
+    sys.exit(main())

@@ -1,5 +1,7 @@
 """Thin wrapper: ``python -m mrr_plugin.preparation.prepare_faces`` (installed as ``mrr-prepare-faces``)."""
-from mrr_plugin.preparation.prepare_faces import cli
+import sys
+
+from mrr_plugin.preparation.prepare_faces import main
 
 if __name__ == '__main__':
-    cli()
+    sys.exit(main())

@@ -1,5 +1,7 @@
 """Thin wrapper: ``python -m mrr_plugin.preparation.prepare_ffhq`` (installed as ``mrr-prepare-ffhq``)."""
-from mrr_plugin.preparation.prepare_ffhq import cli
+import sys
+
+from mrr_plugin.preparation.prepare_ffhq import main
 
 if __name__ == '__main__':
-    cli()
+    sys.exit(main())

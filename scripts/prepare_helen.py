@@ -1,5 +1,7 @@
 """Thin wrapper: ``python -m mrr_plugin.preparation.prepare_helen`` (installed as ``mrr-prepare-helen``)."""
-from mrr_plugin.preparation.prepare_helen import cli
+import sys
+
+from mrr_plugin.preparation.prepare_helen import main
 
 if __name__ == '__main__':
-    cli()
+    sys.exit(main())

@@ -10,10 +10,11 @@ Examples:
 import argparse
 import sys
 
-from mrr_plugin.cli import CommandError, run
+from mrr_plugin.cli import CommandError, command
 from mrr_plugin.data.face_lmdb import LmdbBuildError, build_face_lmdb
 
 
+@command
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--hr', required=True, help='folder of HR face images')
@@ -36,9 +37,5 @@ def main(argv=None):
     return 0
 
 
-def cli():
-    run(main)
-
-
 if __name__ == '__main__':
-    cli()
+    sys.exit(main())

@@ -10,10 +10,11 @@ z ~ N(0, I) seeded by --seed and its position, so the set is reproducible. Write
 FaceSRModel trains on (MRRNet, SPARNet, baselines) in place of bicubic LR faces.
 """
 import argparse
+import sys
 from os import path as osp
 
 import mrr_plugin  # noqa: F401  (patches basicsr: must come before any basicsr import)
-from mrr_plugin.cli import CommandError, run
+from mrr_plugin.cli import CommandError, command
 
 # isort: split
 import torch
@@ -26,6 +27,7 @@ from mrr_plugin.evaluation.degradation import degrade_face, load_network_from_tr
 from mrr_plugin.preparation.face_preparation import FaceSource, pack_lmdb, write_face_pairs
 
 
+@command
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--opt', required=True, help='the training option file (network_h2l)')
@@ -66,9 +68,5 @@ def main(argv=None):
     return 0
 
 
-def cli():
-    run(main)
-
-
 if __name__ == '__main__':
-    cli()
+    sys.exit(main())

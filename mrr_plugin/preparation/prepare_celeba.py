@@ -12,15 +12,17 @@ Crop: square centred on the face box, side 1.3 x max(w, h) (15 % per side), clip
 run resumes), then <out>/{train,val,test}_{HR,LR}.lmdb with meta_info.txt; prints skipped/bad files.
 """
 import argparse
+import sys
 from functools import partial
 
-from mrr_plugin.cli import CommandError, run
+from mrr_plugin.cli import CommandError, command
 from mrr_plugin.preparation.face_annotations import (DIC_CELEBA_TEST_IDS, AnnotationError, read_celeba_list,
                                                      read_name_list)
 from mrr_plugin.preparation.face_preparation import (FaceSource, add_output_arguments, annotated_names, dic_hr_face,
                                                      find_images, landmark_box, prepare_splits, split_names)
 
 
+@command
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--images', required=True, help='img_celeba/ (in-the-wild images)')
@@ -52,9 +54,5 @@ def main(argv=None):
     return 0
 
 
-def cli():
-    run(main)
-
-
 if __name__ == '__main__':
-    cli()
+    sys.exit(main())

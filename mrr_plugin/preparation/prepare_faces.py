@@ -22,7 +22,7 @@ from os import path as osp
 import numpy as np
 from tqdm import tqdm
 
-from mrr_plugin.cli import CommandError, run
+from mrr_plugin.cli import CommandError, command
 from mrr_plugin.data.face_image_io import BadImageError
 from mrr_plugin.preparation.face_detection import detect_faces, load_retinaface
 from mrr_plugin.preparation.face_preparation import (FaceSource, add_output_arguments, dic_hr_face, find_images,
@@ -60,6 +60,7 @@ def detect_all(images, args):
     return cache
 
 
+@command
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--images', required=True, help='folder of photos (searched recursively)')
@@ -100,9 +101,5 @@ def main(argv=None):
     return 0
 
 
-def cli():
-    run(main)
-
-
 if __name__ == '__main__':
-    cli()
+    sys.exit(main())

@@ -7,15 +7,17 @@ to <out>/{train,val}_HR.lmdb (PNG folders first, resumable), what the SPARNetHD 
 writes bicubic LR images (64x64) for bicubic-x8 work at 512.
 """
 import argparse
+import sys
 from functools import partial
 
 from PIL import Image
 
-from mrr_plugin.cli import CommandError, run
+from mrr_plugin.cli import CommandError, command
 from mrr_plugin.preparation.face_preparation import (FaceSource, add_output_arguments, dic_hr_face, find_images,
                                                      prepare_splits, split_names)
 
 
+@command
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--images', required=True, help='images1024x1024/ (searched recursively)')
@@ -32,9 +34,5 @@ def main(argv=None):
     return 0
 
 
-def cli():
-    run(main)
-
-
 if __name__ == '__main__':
-    cli()
+    sys.exit(main())

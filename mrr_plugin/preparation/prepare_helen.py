@@ -9,14 +9,16 @@ test images one per line (FSRNet's 50 test faces); the rest are train (minus --v
 recursively (Helen ships them in helen_1 ... helen_5). Resumable; prints skipped/bad files.
 """
 import argparse
+import sys
 from functools import partial
 
-from mrr_plugin.cli import CommandError, run
+from mrr_plugin.cli import CommandError, command
 from mrr_plugin.preparation.face_annotations import AnnotationError, read_helen_annotations, read_name_list
 from mrr_plugin.preparation.face_preparation import (FaceSource, add_output_arguments, annotated_names, dic_hr_face,
                                                      find_images, landmark_box, prepare_splits, split_names)
 
 
+@command
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--images', required=True, help='folder with the Helen .jpg images (searched recursively)')
@@ -41,9 +43,5 @@ def main(argv=None):
     return 0
 
 
-def cli():
-    run(main)
-
-
 if __name__ == '__main__':
-    cli()
+    sys.exit(main())
