@@ -10,8 +10,10 @@ paper's released script does (one column pair each). Writes ``results.md``, ``re
 ``attention/<method>.png`` (networks with spatial attention) and ``sr/<method>/*.png`` (grid faces; every face
 with ``--save-images``). Methods already evaluated with the same checkpoint, test set and options are reused
 unless ``--force``. LPIPS needs the AlexNet backbone in torch hub's cache (scripts/provision_offline_weights.py);
-landmark/identity columns need facexlib's weights in ``--weights-dir``; missing ones leave a column empty with a
-note.
+landmark/identity columns need facexlib's weights in ``--weights-dir``, FID BasicSR's FID Inception weights
+(``pt_inception-2015-12-05-6726825d.pth``) there or in ``experiments/pretrained_models/``; missing ones leave a
+column empty with a note. NIQE needs nothing. Without ``--hr`` (real low-quality faces, no ground truth, e.g.
+``--lr ../shared/data/wider_lr_real``) every method is scored by NIQE alone.
 """
 import argparse
 import os
@@ -23,14 +25,16 @@ import mrr_plugin  # noqa: F401  (registers the archs)
 from mrr_plugin.evaluation.methods import bicubic_method, method_from_spec
 from mrr_plugin.evaluation.published import published_table
 from mrr_plugin.evaluation.report import write_attention_maps, write_grid, write_tables
-from mrr_plugin.evaluation.runner import DEFAULT_PROTOCOLS, evaluate_method, load_test_set, lr_batch
+from mrr_plugin.evaluation.runner import DEFAULT_PROTOCOLS, evaluate_method, load_test_set, load_unpaired_set, lr_batch
 from mrr_plugin.metrics.paper_protocols_metric import PROTOCOLS
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--hr', required=True, help='HR test faces: folder or LMDB')
-    parser.add_argument('--lr', required=True, help='paired LR test faces: folder or LMDB')
+    parser.add_argument('--hr', help='HR test faces: folder or LMDB (without it: --lr holds real faces without '
+                        'ground truth, scored by NIQE only)')
+    parser.add_argument('--lr', required=True, help='paired LR test faces: folder or LMDB; or, without --hr, a folder '
+                        'of real low-quality faces (reduced to 128 / scale with area interpolation)')
     parser.add_argument('--out', required=True, help='results folder')
     parser.add_argument('--method', action='append', default=[], metavar='NAME=SPEC',
                         help='NAME=test_options.yml or NAME=checkpoint.pth@ARCH[:key=value,...] (repeatable)')
@@ -66,7 +70,8 @@ def main(argv=None):
         names = [m.name for m in methods]
         if len(set(names)) != len(names):
             raise ValueError(f'Method names must differ: {names}.')
-        faces = load_test_set(args.hr, args.lr, args.limit, args.scale)
+        faces = (load_test_set(args.hr, args.lr, args.limit, args.scale) if args.hr
+                 else load_unpaired_set(args.lr, args.limit, 128 // args.scale))
         probe = lr_batch(faces[:args.batch_size], args.device)
         for method in methods:  # refuse a network with non-finite outputs before --out is created
             method.super_resolve(probe, args.scale)
@@ -80,7 +85,8 @@ def main(argv=None):
     records = [evaluate_method(m, faces, args.out, options, args.scale, args.device, args.force) for m in methods]
     device_name = (torch.cuda.get_device_name()
                    if args.device.startswith('cuda') else f'CPU ({torch.get_num_threads()} threads)')
-    context = f'{len(faces)} faces from {args.hr}, x{args.scale}, {device_name}'
+    context = (f'{len(faces)} faces from {args.hr}, x{args.scale}, {device_name}' if args.hr else
+               f'{len(faces)} real faces without ground truth from {args.lr} (NIQE only), x{args.scale}, {device_name}')
     table = write_tables(records, args.out, context, protocols)
     if args.published:
         quoted = '\n'.join(['', *published_table(args.published)])

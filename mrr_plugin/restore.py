@@ -61,6 +61,8 @@ def parse_args(argv=None):
     parser.add_argument('--precision', default='fp32', choices=['fp32', 'bf16', 'fp16'])
     parser.add_argument('--batch-size', type=int, default=8, help='faces per network call, across photos')
     parser.add_argument('--min-face-size', type=int, default=16, help='smallest face the detector looks for (px)')
+    parser.add_argument('--niqe', action='store_true',
+                        help='print the no-reference NIQE of the restored faces and of the same faces bicubic-upscaled')
     parser.add_argument('--benchmark', action='store_true',
                         help='write nothing; time the whole pipeline on the inputs with torch fp32, torch bf16 and '
                         'onnxruntime, and print faces/s as ratios to fp32')
@@ -190,6 +192,7 @@ def main(argv=None):
     restorer = build_restorer(args)
     writer = OutputWriter(args.output, args.ext, args.suffix, args.save_faces)
     failed, faces, started = 0, 0, time.perf_counter()
+    restored, bicubic = [], []  # faces kept for --niqe
     group = max(1, args.batch_size)  # photos read together, so their faces share network calls
     with tqdm(total=len(files), unit='photo', desc='restore') as bar:
         for start in range(0, len(files), group):
@@ -207,11 +210,26 @@ def main(argv=None):
                     tqdm.write(f'{osp.basename(path)}: {note}')
                 writer.write(path, result, args.aligned)
                 faces += len(result.faces)
+                if args.niqe:
+                    restored += [face.restored for face in result.faces]
+                    bicubic += [bicubic_resize(face.lr, face.restored.shape[1::-1]) for face in result.faces]
             bar.update(len(files[start:start + group]))
     seconds = time.perf_counter() - started
     print(f'restored {faces} faces in {len(files) - failed} photos ({faces / seconds:.2f} faces/s); '
           f'{failed} input(s) failed; results in {args.output}')
+    if args.niqe:
+        print(niqe_summary(restored, bicubic))
     return 1 if failed else 0
+
+
+def niqe_summary(restored, bicubic):
+    """One line: NIQE (no reference, lower is better) of the restored faces beside their bicubic versions."""
+    from mrr_plugin.metrics.niqe_set_metric import calculate_niqe_set
+    try:
+        return (f'NIQE (lower is better) of the {len(restored)} restored faces: {calculate_niqe_set(restored):.3f}; '
+                f'the same faces bicubic-upscaled: {calculate_niqe_set(bicubic):.3f}')
+    except ValueError as error:
+        return f'NIQE not computed: {error}'
 
 
 if __name__ == '__main__':

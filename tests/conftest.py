@@ -120,16 +120,20 @@ def lpips_backbones(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def random_facexlib_weights(tmp_path_factory):
-    """Randomly initialised facexlib alignment/recognition weights under facexlib's file names (plumbing only)."""
+    """Randomly initialised facexlib alignment/recognition weights and the FID Inception under their file names
+    (plumbing only; BasicSR's FID blocks subclass torchvision's Inception blocks and keep their parameters)."""
     import torch
     from facexlib.alignment import FAN
     from facexlib.recognition.arcface_arch import Backbone
+    from torchvision.models import inception_v3
 
     from mrr_plugin.metrics.face_structure_metric import ALIGNMENT_FILE, RECOGNITION_FILE
+    from mrr_plugin.metrics.fid_metric import FID_WEIGHTS_FILE
     folder = tmp_path_factory.mktemp('facexlib_weights')
     torch.manual_seed(0)
     torch.save({'state_dict': FAN(num_modules=4, num_landmarks=98, device='cpu').state_dict()}, folder / ALIGNMENT_FILE)
     torch.save(Backbone(num_layers=50, drop_ratio=0.6, mode='ir_se').state_dict(), folder / RECOGNITION_FILE)
+    torch.save(inception_v3(weights=None, num_classes=1008, aux_logits=False).state_dict(), folder / FID_WEIGHTS_FILE)
     return str(folder)
 
 

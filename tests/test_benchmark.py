@@ -54,9 +54,11 @@ def test_benchmark_writes_every_output_and_resumes(dev_faces, checkpoints, lpips
     assert rows['bicubic']['params_m'] == '' and float(rows['MRRNet']['params_m']) > 0
     assert float(rows['EDSR']['gmacs']) > 0 and float(rows['MRRNet']['latency_ms']) > 0
     assert all(0 < float(rows[m]['lpips']) < 1 for m in rows)
-    assert rows['MRRNet']['landmark_distance'] == ''  # no --weights-dir: blank with a note
+    assert rows['MRRNet']['landmark_distance'] == '' and rows['MRRNet']['fid'] == ''  # no weights: blank, a note
+    assert all(float(rows[m]['niqe']) > 0 for m in rows)  # needs no weights
     markdown = (out / 'results.md').read_text()
     assert 'DIC protocol' in markdown and 'Empty columns' in markdown and 'alignment_WFLW_4HG.pth' in markdown
+    assert 'FID needs pt_inception-2015-12-05-6726825d.pth' in markdown
     assert "not torch's a = -0.75" in markdown
     grid = Image.open(out / 'grid.png')
     assert grid.size == (5 * 130 + 2, 18 + 3 * 130 + 2)  # LR, bicubic, MRRNet, EDSR, HR
@@ -74,6 +76,7 @@ def test_benchmark_writes_every_output_and_resumes(dev_faces, checkpoints, lpips
         forced_rows = {row['method']: row for row in csv.DictReader(f)}
     assert all(float(forced_rows[m]['landmark_distance']) >= 0 for m in forced_rows)
     assert all(-1 <= float(forced_rows[m]['identity']) <= 1 for m in forced_rows)
+    assert all(float(forced_rows[m]['fid']) > 0 for m in forced_rows)  # random Inception weights: plumbing
     assert 'Empty columns' not in (out / 'results.md').read_text()
     record = json.loads((out / 'methods' / 'MRRNet.json').read_text())
     assert record['results']['psnr_dic'] == pytest.approx(float(rows['MRRNet']['psnr_dic']))
@@ -107,3 +110,18 @@ def test_bad_method_is_one_clear_error(dev_faces, tmp_path):
                                  str(tmp_path / 'out'), '--method', spec], capture_output=True, text=True, timeout=300)
         assert result.returncode == 1 and message in result.stderr and 'Traceback' not in result.stderr
         assert not (tmp_path / 'out').exists()
+
+
+def test_real_faces_without_ground_truth_get_niqe_only(wider_faces, checkpoints, tmp_path):
+    out = tmp_path / 'real'
+    result = subprocess.run([sys.executable, '-m', 'mrr_plugin.benchmark', '--lr', wider_faces, '--out', str(out),
+                             '--limit', '12', '--timing-runs', '1', '--timing-batch', '2', '--grid-faces', '2',
+                             '--method', f'MRRNet={checkpoints / "test_MRRNet.yml"}'],
+                            env=python_env(out), capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with open(out / 'results.csv') as f:
+        rows = {row['method']: row for row in csv.DictReader(f)}
+    assert list(rows) == ['bicubic', 'MRRNet'] and all(float(row['niqe']) > 0 for row in rows.values())
+    assert all(row['psnr_dic'] == '' and row['lpips'] == '' for row in rows.values())
+    assert 'real faces without ground truth' in (out / 'results.md').read_text()
+    assert Image.open(out / 'grid.png').size == (3 * 130 + 2, 18 + 2 * 130 + 2)  # LR, bicubic, MRRNet: no HR

@@ -41,15 +41,18 @@ def write_tables(records, out_dir, context, protocols=DEFAULT_PROTOCOLS):
 
 
 def write_grid(records, faces, out_dir, grid_faces=6):
-    """``grid.png``: LR | each method (bicubic first) | HR for the first ``grid_faces`` faces."""
+    """``grid.png``: LR | each method (bicubic first) | HR (when there is ground truth) for the first
+    ``grid_faces`` faces."""
     rows = []
+    with_hr = bool(faces) and faces[0][2] is not None
     for name, lr, hr in faces[:grid_faces]:
         row = [lr]
         for record in records:
             path = osp.join(out_dir, 'sr', record['name'], f'{name}.png')
             row.append(cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB))
-        rows.append(row + [hr])
-    write_png(osp.join(out_dir, 'grid.png'), labelled_grid(rows, ['LR'] + [r['name'] for r in records] + ['HR']))
+        rows.append(row + [hr] if with_hr else row)
+    labels = ['LR'] + [r['name'] for r in records] + (['HR'] if with_hr else [])
+    write_png(osp.join(out_dir, 'grid.png'), labelled_grid(rows, labels))
 
 
 def heat_overlay(face, attention, alpha=0.5):

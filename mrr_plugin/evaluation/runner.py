@@ -15,7 +15,10 @@ from mrr_plugin.evaluation.profiling import count_parameters, gmacs_per_image, m
 from mrr_plugin.metrics.dic_psnr_ssim_metric import psnr_ssim_dic_batch
 from mrr_plugin.metrics.face_structure_metric import (ALIGNMENT_FILE, RECOGNITION_FILE, cosine_similarity,
                                                       identity_embedding, landmarks_68, mean_landmark_distance)
+from mrr_plugin.metrics.fid_metric import (feature_statistics, fid_of_statistics, fid_weights_path, inception_features,
+                                           load_fid_inception)
 from mrr_plugin.metrics.lpips_metric import lpips_backbone_path, lpips_distance
+from mrr_plugin.metrics.niqe_set_metric import calculate_niqe_set
 from mrr_plugin.metrics.paper_protocols_metric import PROTOCOLS
 from mrr_plugin.utils import facexlib_weights
 from mrr_plugin.utils.visual import tensor_to_rgb, write_png
@@ -26,6 +29,8 @@ OTHER_COLUMNS = [
     ('lpips', 'LPIPS ↓', '{:.4f}', 'LPIPS v0.1, AlexNet'),
     ('landmark_distance', 'Landmark dist. (px) ↓', '{:.3f}', 'mean distance of 68 facexlib landmarks, SR vs HR'),
     ('identity', 'Identity ↑', '{:.4f}', 'cosine similarity of ArcFace (facexlib) embeddings, SR vs HR'),
+    ('fid', 'FID ↓', '{:.2f}', 'SR set vs HR set, BasicSR\'s FID Inception (pytorch-fid weights)'),
+    ('niqe', 'NIQE ↓', '{:.3f}', 'no reference: BasicSR\'s NIQE, 96x96 blocks of all SR faces pooled'),
     ('params_m', 'Params (M)', '{:.2f}', ''),
     ('gmacs', 'GMACs', '{:.2f}', 'per 16x16 input, torch.utils.flop_counter'),
     ('latency_ms', 'Latency b1 (ms)', '{:.1f}', 'median after warm-up'),
@@ -65,6 +70,31 @@ def load_test_set(hr, lr, limit=None, scale=8):
     return faces
 
 
+def load_unpaired_set(lr, limit=None, lr_size=16):
+    """``[(name, lr_rgb_uint8, None)]`` of real low-quality faces without ground truth (a folder, e.g. the WIDER
+    faces stored upsampled to 128): each reduced to ``lr_size`` with area interpolation (see
+    :func:`~mrr_plugin.data.unpaired_face_dataset.resize_real_lr`). Unreadable files: ValueError naming them."""
+    from PIL import Image
+
+    from mrr_plugin.data.face_lmdb import list_images
+    from mrr_plugin.data.unpaired_face_dataset import resize_real_lr
+    if not osp.isdir(lr):
+        raise ValueError(f'--lr {lr}: without --hr, give a folder of real low-quality faces.')
+    names = list_images(lr)[:limit]
+    if not names:
+        raise ValueError(f'--lr {lr}: no image files there.')
+    faces, bad = [], []
+    for name in tqdm(names, desc='real faces', unit='face'):
+        try:
+            with Image.open(osp.join(lr, name)) as image:
+                faces.append((osp.splitext(name)[0], np.asarray(resize_real_lr(image.convert('RGB'), lr_size)), None))
+        except (OSError, SyntaxError, ValueError):
+            bad.append(name)
+    if bad:
+        raise ValueError(f'--lr {lr}: {len(bad)} file(s) cannot be read as images, e.g. {bad[:3]}.')
+    return faces
+
+
 def _uint8_batches(outputs, faces, size, device):
     """``(sr, hr)`` uint8 tensors (N, 3, H, W) on ``device``, ``size`` faces at a time."""
     for start in range(0, len(faces), size):
@@ -94,7 +124,8 @@ def missing_weights(options):
               'landmark_distance': lambda: facexlib_weights(options.get('weights_dir'), ALIGNMENT_FILE,
                                                             'The landmark distance'),
               'identity': lambda: facexlib_weights(options.get('weights_dir'), RECOGNITION_FILE,
-                                                   'The identity similarity')}
+                                                   'The identity similarity'),
+              'fid': lambda: fid_weights_path(options.get('weights_dir'))}
     reasons = {}
     for key, check in checks.items():
         try:
@@ -106,7 +137,10 @@ def missing_weights(options):
 
 
 def score(faces, outputs, options, device, missing):
-    """Mean metrics of SR ``outputs`` against the HR faces; metrics whose weights are ``missing`` get a note."""
+    """Mean metrics of SR ``outputs`` against the HR faces; metrics whose weights are ``missing`` get a note.
+    Faces without ground truth (HR None) get NIQE only."""
+    if faces and faces[0][2] is None:
+        return {'niqe': calculate_niqe_set(outputs)}, {}
     results = {}
     for protocol in options.get('protocols', DEFAULT_PROTOCOLS):
         if protocol == 'dic' and str(device).startswith('cuda'):  # batched in torch on the GPU, same numbers
@@ -133,7 +167,28 @@ def score(faces, outputs, options, device, missing):
                                           identity_embedding(hr / 255.0, weights_dir)).cpu()
                         for sr, hr in _uint8_batches(outputs, faces, 32, device)]
         results['identity'] = float(torch.cat(similarities).mean())
+    if missing['fid'] is None:
+        results['fid'] = fid_against_hr(outputs, faces, weights_dir, device)
+    results['niqe'] = calculate_niqe_set(outputs)
     return results, {key: reason for key, reason in missing.items() if reason is not None}
+
+
+_FID_REFERENCE = {}  # (HR face names, weights dir, device) -> (inception, HR feature statistics), shared by methods
+
+
+def fid_against_hr(outputs, faces, weights_dir, device, batch_size=32):
+    """FID of the SR ``outputs`` against the HR faces; the Inception and the HR statistics are computed once per
+    test set and reused for every method of the run."""
+    key = (tuple(face[0] for face in faces), weights_dir, str(device))
+    if key not in _FID_REFERENCE:
+        inception = load_fid_inception(weights_dir, device)
+        hr = feature_statistics(inception_features([face[2] for face in faces], inception, batch_size, device,
+                                                   'FID HR features'))
+        _FID_REFERENCE.clear()
+        _FID_REFERENCE[key] = inception, hr
+    inception, hr = _FID_REFERENCE[key]
+    sr = feature_statistics(inception_features(outputs, inception, batch_size, device))
+    return fid_of_statistics(sr, hr)
 
 
 def cost(method, scale, options, device):

@@ -1,5 +1,6 @@
 """The commands users type: ``python -m mrr_plugin.restore`` and ``python -m mrr_plugin.export_onnx``."""
 import os
+import re
 import subprocess
 import sys
 from os import path as osp
@@ -48,10 +49,13 @@ def run_restore(capsys, *argv):
 def test_folder_with_a_broken_file_and_a_photo_without_faces(photos, mrrnet_checkpoint, tmp_path, capsys):
     out = tmp_path / 'out'
     code, log = run_restore(capsys, '-i', str(photos), '-o', str(out), '--model', f'{mrrnet_checkpoint}@MRRNet',
-                            '--save-faces', '--suffix', 'mrr', '--upscale', '2', '--batch-size', '3')
+                            '--save-faces', '--suffix', 'mrr', '--upscale', '2', '--batch-size', '3', '--niqe')
     assert code == 1  # one input failed, the others were written
     assert log.count('skipped') == 1 and 'broken.png' in log and '1 input(s) failed' in log
     assert 'no_face.png: no face found' in log and 'restored 3 faces in 3 photos' in log
+    niqe = re.search(r'NIQE \(lower is better\) of the 3 restored faces: ([\d.]+); the same faces bicubic-upscaled: '
+                     r'([\d.]+)', log)
+    assert niqe and float(niqe[1]) > 0 and float(niqe[2]) > 0
     assert sorted(os.listdir(out / 'restored_imgs')) == ['astronaut_mrr.png', 'no_face_mrr.png', 'two_faces_mrr.jpg']
     assert Image.open(out / 'restored_imgs' / 'two_faces_mrr.jpg').size == (1280, 960)
     for folder in ('cropped_faces', 'restored_faces', 'cmp'):
