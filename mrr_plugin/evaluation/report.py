@@ -19,7 +19,9 @@ def _cell(record, key, fmt):
 def write_tables(records, out_dir, context, protocols=DEFAULT_PROTOCOLS):
     """``results.md`` (with protocol notes and reasons for empty columns) and ``results.csv``: one PSNR/SSIM
     column pair per protocol."""
-    table_columns = columns(protocols)
+    noted = {key for r in records for key in r.get('notes', {})}
+    table_columns = [column for column in columns(protocols)  # a column nobody has and nothing explains: left out
+                     if column[0] in noted or any(r['results'].get(column[0]) is not None for r in records)]
     header = ['Method'] + [title for _, title, _, _ in table_columns]
     rows = [[r['name']] + [_cell(r, key, fmt) for key, _, fmt, _ in table_columns] for r in records]
     lines = [f'# Face SR benchmark: {context}', '', '| ' + ' | '.join(header) + ' |',
