@@ -50,7 +50,7 @@ def parse_args(argv=None):
     parser.add_argument('--lpips-backbone', help='AlexNet weights for LPIPS (default: torch hub cache)')
     parser.add_argument('--save-images', action='store_true', help='save every SR output as PNG')
     parser.add_argument('--force', action='store_true', help='recompute methods evaluated before')
-    parser.add_argument('--published', metavar='DATASET', choices=['CelebA', 'Helen'],
+    parser.add_argument('--published', metavar='DATASET', choices=['CelebA', 'Helen', 'CelebA-TestN'],
                         help='also list the published x8 numbers of this test set (quoted, marked as such)')
     parser.add_argument('--protocol', default=','.join(DEFAULT_PROTOCOLS),
                         help=f'PSNR/SSIM protocols, comma-separated, one column pair each: {", ".join(PROTOCOLS)} '

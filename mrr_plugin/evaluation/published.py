@@ -17,11 +17,14 @@ class PublishedResult:
     psnr: float
     ssim: float
     source: str
+    fid: float = None  # where the source prints it
 
 
 MRRNET = 'MRRNet paper (ICANN 2022), x8 results'
 SPARNET = 'SPARNet paper (TIP 2020), x8 CelebA result'
 SFMNET = 'SFMNet paper (CVPR 2023), x8 comparison table (as listed in the RE-SFMNet README)'
+FACE_SPARNET = 'Face-SPARNet README, "Differences with the Paper" (trained on CelebA, tested on DIC\'s Helen set)'
+FACE_SPARNET_HD = 'Face-SPARNet README, SPARNetHD table (CelebA-TestN, 1,117 faces; FID only)'
 
 PUBLISHED = [
     PublishedResult('Bicubic', 'CelebA', 'dic', 23.58, 0.6285, SFMNET),
@@ -42,6 +45,13 @@ PUBLISHED = [
     PublishedResult('SFMNet', 'Helen', 'sfmnet', 27.22, 0.8141, SFMNET),
     PublishedResult('MRRNet', 'CelebA', None, 27.27, 0.7873, MRRNET),
     PublishedResult('MRRNet', 'Helen', None, 26.86, 0.7912, MRRNET),
+    PublishedResult('DIC (retested by SPARNet\'s authors)', 'Helen', None, 26.73, 0.7955, FACE_SPARNET),
+    PublishedResult('SPARNet (in paper)', 'Helen', None, 26.97, 0.8026, FACE_SPARNET),
+    PublishedResult('SPARNet (released)', 'Helen', None, 27.43, 0.8201, FACE_SPARNET),
+    PublishedResult('SPARNet-Light-Attn3D (released)', 'Helen', None, 27.39, 0.8189, FACE_SPARNET),
+    PublishedResult('SPARNetHD (in paper)', 'CelebA-TestN', None, None, None, FACE_SPARNET_HD, fid=27.16),
+    PublishedResult('SPARNetHD-Attn2D (released)', 'CelebA-TestN', None, None, None, FACE_SPARNET_HD, fid=26.72),
+    PublishedResult('SPARNetHD-Attn3D (released)', 'CelebA-TestN', None, None, None, FACE_SPARNET_HD, fid=28.42),
 ]
 
 
@@ -55,8 +65,13 @@ def published_table(dataset):
     rows = published_rows(dataset)
     if not rows:
         return []
-    lines = [f'Published {rows[0].dataset} x8 numbers (quoted, not measured here):', '',
-             '| Method | PSNR (dB) | SSIM | protocol | source |', '|---|---|---|---|---|']
-    lines += [f'| {r.method} | {r.psnr:.2f} | {r.ssim:.4f} | {r.protocol or "not stated"} | {r.source} |'
-              for r in rows]
+    lines = [f'Published {rows[0].dataset} numbers (quoted, not measured here; x8 unless the source says '
+             'otherwise):', '',
+             '| Method | PSNR (dB) | SSIM | FID | protocol | source |', '|---|---|---|---|---|---|']
+    lines += [f'| {r.method} | {_number(r.psnr, 2)} | {_number(r.ssim, 4)} | {_number(r.fid, 2)} | '
+              f'{r.protocol or "not stated"} | {r.source} |' for r in rows]
     return lines
+
+
+def _number(value, digits):
+    return '' if value is None else f'{value:.{digits}f}'
