@@ -151,7 +151,9 @@ class FaceRestorer:
 
     def restore_many(self, images):
         """Results of several photos; their faces go through the network together, ``batch_size`` at a time."""
-        results = [self._faces_of(np.ascontiguousarray(image[..., :3])) for image in images]
+        images = [np.repeat(image[..., None], 3, 2) if image.ndim == 2 else np.ascontiguousarray(image[..., :3])
+                  for image in images]  # grey photos as RGB, alpha dropped
+        results = [self._faces_of(image) for image in images]
         self._super_resolve([face for result in results for face in result.faces])
         for image, result in zip(images, results):
             if self.aligned:
@@ -166,7 +168,8 @@ class FaceRestorer:
             height, width = image.shape[:2]
             crop = bicubic_resize(image, (size, size))
             matrix = np.array([[size / width, 0, 0], [0, size / height, 0]])
-            result.faces.append(self._face(DetectedFace((0, 0, width, height)), matrix, crop, result))
+            lr = image if (height, width) == (self.model.lr_size,) * 2 else None  # an LR crop goes in as it is
+            result.faces.append(self._face(DetectedFace((0, 0, width, height)), matrix, crop, result, lr))
             return result
         detections = self.detector(image)
         if self.only_center_face and detections:
@@ -179,9 +182,9 @@ class FaceRestorer:
             result.notes.append(f'no face found: the photo is written upscaled x{self.upscale:g} only.')
         return result
 
-    def _face(self, detection, matrix, crop, result):
+    def _face(self, detection, matrix, crop, result, lr=None):
         lr_size, side = self.model.lr_size, self.model.hr_size / matrix_scale(matrix)
-        lr = bicubic_resize(crop, (lr_size, lr_size))
+        lr = bicubic_resize(crop, (lr_size, lr_size)) if lr is None else lr
         note = f'face {len(result.faces)}: {side:.0f} px in the photo -> {lr_size} px model input'
         if side > DETAIL_LOSS_RATIO * lr_size:
             note += (f' ({side / lr_size:.1f}x smaller: detail finer than {lr_size} px is lost on the way in; a '

@@ -105,6 +105,10 @@ def test_only_center_face_aligned_inputs_and_a_photo_without_faces(mtcnn, compos
     face = np.asarray(__import__('PIL.Image').Image.open(osp.join(hr, names[0])).convert('RGB'))
     aligned = paint_restorer(None, aligned=True).restore(face)
     assert aligned.image.shape == (128, 128, 3) and painted_region(aligned.image).all()
+    lr_face = bicubic_resize(face, (16, 16))
+    assert np.array_equal(paint_restorer(None, aligned=True).restore(lr_face).faces[0].lr, lr_face)  # as it is
+    grey = paint_restorer(mtcnn, upscale=1).restore(data.astronaut().mean(2).astype(np.uint8))
+    assert grey.image.shape == (512, 512, 3) and len(grey.faces) == 1
 
     empty = background('coffee')
     result = paint_restorer(mtcnn, upscale=1.5).restore(empty)
