@@ -29,12 +29,20 @@ def check_inputs(folder, lr_size, count):
     """(count, 3, lr, lr) in [0, 1]: LR faces of ``folder`` resized to ``lr_size``, or seeded random inputs."""
     if folder is None:
         return torch.rand(count, 3, lr_size, lr_size, generator=torch.Generator().manual_seed(0))
+    from mrr_plugin.data.face_image_io import BadImageError
+    from mrr_plugin.preparation.face_preparation import load_image
     from mrr_plugin.restoration.face_restorer import bicubic_resize, to_batch
-    from mrr_plugin.restore import read_rgb
+    if not osp.isdir(folder):
+        raise CommandError(f'--check-faces {folder} is not a folder.')
     names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))[:count]
-    images = [read_rgb(osp.join(folder, name)) for name in names]
-    if not names or any(image is None for image in images):
-        raise CommandError(f'--check-faces {folder}: needs readable face images.')
+    if not names:
+        raise CommandError(f'--check-faces {folder}: no face images there.')
+    images = []
+    for name in names:
+        try:
+            images.append(np.asarray(load_image(osp.join(folder, name))))
+        except BadImageError as error:
+            raise CommandError(f'--check-faces {osp.join(folder, name)} {error}') from error
     return to_batch([bicubic_resize(image, (lr_size, lr_size)) for image in images], 'cpu')
 
 

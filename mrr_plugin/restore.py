@@ -13,8 +13,10 @@ with ``--bg-upsampler``). Writes ``restored_imgs/``; with ``--save-faces`` also 
 status is 1 when any input failed. A test option file may say ``restore: {alignment: ffhq}``.
 """
 import argparse
+import atexit
 import glob
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -26,8 +28,10 @@ from tqdm import tqdm
 
 import mrr_plugin  # noqa: F401  (registers the archs)
 from mrr_plugin.cli import CommandError, command
+from mrr_plugin.data.face_image_io import BadImageError
 from mrr_plugin.data.face_lmdb import IMAGE_EXTENSIONS
 from mrr_plugin.evaluation.methods import load_network_spec
+from mrr_plugin.preparation.face_preparation import load_image
 from mrr_plugin.restoration import DETECTORS, BackgroundUpsampler, FaceModel, FaceRestorer, build_detector
 from mrr_plugin.restoration.face_alignment import ALIGNMENTS
 from mrr_plugin.restoration.face_restorer import bicubic_resize
@@ -86,11 +90,9 @@ def list_inputs(pattern):
 
 def read_rgb(path):
     """RGB uint8 array, or None when the file is not a readable image."""
-    from PIL import Image
     try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert('RGB'))
-    except (OSError, SyntaxError, ValueError):
+        return np.asarray(load_image(path))
+    except BadImageError:
         return None
 
 
@@ -105,7 +107,9 @@ def face_model(args):
     model = FaceModel.from_network(spec.network, alignment, args.face_size, spec.network_opt['type'])
     if args.runtime == 'onnx':
         from mrr_plugin.restoration.onnx_runtime import OnnxNetwork, export_onnx
-        path = osp.join(tempfile.mkdtemp(prefix='mrr_restore_'), 'model.onnx')
+        folder = tempfile.mkdtemp(prefix='mrr_restore_')
+        atexit.register(shutil.rmtree, folder, True)
+        path = osp.join(folder, 'model.onnx')
         print(f'exporting {model.name} to {path} for onnxruntime ...', flush=True)
         export_onnx(spec.network, path, model.lr_size, model.hr_size, model.alignment, True, name=model.name)
         model.network = OnnxNetwork(path)

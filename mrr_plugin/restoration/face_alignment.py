@@ -92,27 +92,45 @@ def upscaled_matrix(matrix, upscale):
     return (np.vstack([matrix, [0, 0, 1]]) @ _pixel_scale(1 / upscale))[:2]
 
 
+def footprint_box(matrix, size, shape, margin=2):
+    """(top, left, bottom, right) of the canvas region the crop's inverse warp can touch, clipped to ``shape``."""
+    inverse = cv2.invertAffineTransform(matrix)
+    corners = np.array([[-0.5, -0.5], [size - 0.5, -0.5], [-0.5, size - 0.5], [size - 0.5, size - 0.5]])
+    points = corners @ inverse[:, :2].T + inverse[:, 2]
+    (left, top), (right, bottom) = np.floor(points.min(0)) - margin, np.ceil(points.max(0)) + margin + 1
+    height, width = shape[:2]
+    return int(max(top, 0)), int(max(left, 0)), int(min(bottom, height)), int(min(right, width))
+
+
 def paste_face(canvas, face, matrix, feather=None):
     """Warp ``face`` (restored crop, uint8) back into ``canvas`` (uint8, modified in place) through the inverse of
-    ``matrix`` (canvas -> crop) under a feathered mask; returns the mask (float32, [0, 1]).
+    ``matrix`` (canvas -> crop) under a feathered mask. Only the face's footprint region is touched; returns
+    ``(mask, (top, left))``: the mask (float32, [0, 1]) of that region and where the region starts.
 
     The mask is exactly 1 on the face's footprint shrunk by twice the feather width (``feather`` px, default 1/20 of
     the pasted side) and falls to 0 inside the footprint's outer band through a Gaussian blur, so no crop border
-    shows; where it is 1 the canvas holds the warped face itself.
+    shows (where the photo's edge cuts the face there is no band); where it is 1 the canvas holds the warped face.
     """
-    height, width = canvas.shape[:2]
     size = face.shape[0]
-    pasted = cv2.warpAffine(face, matrix, (width, height), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
-                            borderMode=cv2.BORDER_REPLICATE)
-    footprint = cv2.warpAffine(np.ones((size, size), np.float32), matrix, (width, height),
-                               flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderValue=0)
     if feather is None:
         feather = max(1, int(round(size / matrix_scale(matrix) / 20)))
+    top, left, bottom, right = footprint_box(matrix, size, canvas.shape, margin=2 * feather + 2)
+    if bottom <= top or right <= left:
+        return np.zeros((0, 0), np.float32), (top, left)
+    region = canvas[top:bottom, left:right]
+    to_crop = (np.vstack([matrix, [0, 0, 1]]) @ np.array([[1, 0, left], [0, 1, top], [0, 0, 1]]))[:2]
+    shape = (right - left, bottom - top)
+    pasted = cv2.warpAffine(face, to_crop, shape, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                            borderMode=cv2.BORDER_REPLICATE)
+    footprint = cv2.warpAffine(np.ones((size, size), np.float32), to_crop, shape,
+                               flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderValue=0)
+    # the region has 2 feather widths of margin around the footprint, so eroding with OpenCV's default border (no
+    # erosion from outside) only leaves a face cut by the photo's edge unfeathered there, as it should be
     kernel = np.ones((2 * feather + 1, 2 * feather + 1), np.uint8)
-    inner = cv2.erode(footprint, kernel, borderValue=0)
+    inner = cv2.erode(footprint, kernel)
     mask = cv2.GaussianBlur(inner, (2 * feather + 1, 2 * feather + 1), 0)  # reaches feather px out: inside footprint
-    mask[cv2.erode(inner, kernel, borderValue=0) > 0] = 1
+    mask[cv2.erode(inner, kernel) > 0] = 1
     mask = np.clip(mask, 0, 1)
-    blended = mask[..., None] * pasted.astype(np.float32) + (1 - mask[..., None]) * canvas.astype(np.float32)
-    canvas[:] = np.clip(np.round(blended), 0, 255).astype(np.uint8)
-    return mask
+    blended = mask[..., None] * pasted.astype(np.float32) + (1 - mask[..., None]) * region.astype(np.float32)
+    region[:] = np.clip(np.round(blended), 0, 255).astype(np.uint8)
+    return mask, (top, left)

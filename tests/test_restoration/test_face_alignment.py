@@ -45,7 +45,10 @@ def test_paste_face_is_the_face_where_the_mask_is_one_and_untouched_outside():
     original = canvas.copy()
     face = rng.integers(0, 255, (128, 128, 3), dtype=np.uint8)
     matrix = np.array([[1.0, 0, -100], [0, 1.0, -50]])  # the crop is the canvas window x 100..227, y 50..177
-    mask = paste_face(canvas, face, matrix, feather=6)
+    region_mask, (top, left) = paste_face(canvas, face, matrix, feather=6)
+    mask = np.zeros(canvas.shape[:2], np.float32)
+    mask[top:top + region_mask.shape[0], left:left + region_mask.shape[1]] = region_mask
+    assert region_mask.shape[0] < 170 and region_mask.shape[1] < 170  # the footprint and 2 feathers, not the canvas
     core = mask == 1
     assert core[50 + 13:50 + 115, 100 + 13:100 + 115].all()  # shrunk by at most twice the feather
     np.testing.assert_array_equal(canvas[core], face[np.nonzero(core)[0] - 50, np.nonzero(core)[1] - 100])
@@ -53,3 +56,13 @@ def test_paste_face_is_the_face_where_the_mask_is_one_and_untouched_outside():
     outside[50:178, 100:228] = False
     assert (mask[outside] == 0).all() and (canvas[outside] == original[outside]).all()
     assert ((mask > 0) & (mask < 1)).any()  # a feathered band, no hard crop border
+
+
+def test_paste_face_region_at_the_canvas_edge_and_outside():
+    canvas = np.zeros((100, 100, 3), np.uint8)
+    face = np.full((64, 64, 3), 200, np.uint8)
+    mask, (top, left) = paste_face(canvas, face, np.array([[1.0, 0, 30], [0, 1.0, 30]]), feather=2)  # at (-30, -30)
+    assert (top, left) == (0, 0) and canvas[:20, :20].min() == 200 and canvas[40:, 40:].max() == 0
+    untouched = canvas.copy()
+    mask, _ = paste_face(canvas, face, np.array([[1.0, 0, 500], [0, 1.0, 0]]), feather=2)  # entirely outside
+    assert mask.size == 0 and np.array_equal(canvas, untouched)
