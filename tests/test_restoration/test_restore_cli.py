@@ -171,3 +171,14 @@ def test_option_file_model_and_its_restore_alignment(mrrnet_checkpoint, tmp_path
     assert (model.alignment, model.lr_size, model.hr_size, model.name) == ('ffhq', 16, 128, 'MRRNet')
     args = restore.parse_args(['-i', 'x', '--model', str(tmp_path / 'test.yml'), '--alignment', 'dic'])
     assert restore.face_model(args).alignment == 'dic'  # the flag wins
+
+
+@pytest.mark.parametrize('extra, message', [
+    (['--out', 'net.txt'], '--out net.txt: give a path ending in .onnx.'),
+    (['--out', 'net.onnx', '--check-faces', 'no_such_folder'], '--check-faces no_such_folder is not a folder.'),
+])
+def test_export_onnx_bad_arguments_are_one_line(extra, message, mrrnet_checkpoint, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert export_onnx.main(['--model', f'{mrrnet_checkpoint}@MRRNet', *extra]) == 1
+    log = capsys.readouterr().err
+    assert message in log and log.count('error:') == 1 and not (tmp_path / 'net.onnx').exists()
