@@ -30,10 +30,11 @@ class FaceModel:
     @classmethod
     def from_network(cls, network, alignment=None, face_size=None, name='model'):
         """Sizes from the network: the face-SR skeleton's ``in_size`` / ``upscale`` (MRRNet, SPARNet, SPARNetHD),
-        else the scale measured on a 16x16 probe and an HR side of ``face_size`` (default 16 x scale).
+        else the scale measured on a 16x16 probe and an HR side of ``face_size`` (default 16 x scale; baselines
+        such as EDSR run at any size).
         Alignment default: ``ffhq`` for networks that do not upscale (SPARNetHD), else ``dic``."""
-        if hasattr(network, 'in_size') and hasattr(network, 'upscale'):
-            hr_size = face_size or network.in_size
+        if hasattr(network, 'in_size') and hasattr(network, 'upscale'):  # the size it was built for; face_size unused
+            hr_size = network.in_size
             lr_size = hr_size // network.upscale
         else:
             device = next(network.parameters()).device if hasattr(network, 'parameters') else 'cpu'

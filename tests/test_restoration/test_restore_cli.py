@@ -182,3 +182,20 @@ def test_export_onnx_bad_arguments_are_one_line(extra, message, mrrnet_checkpoin
     assert export_onnx.main(['--model', f'{mrrnet_checkpoint}@MRRNet', *extra]) == 1
     log = capsys.readouterr().err
     assert message in log and log.count('error:') == 1 and not (tmp_path / 'net.onnx').exists()
+
+
+def test_baseline_face_size_device_and_detector_options(tmp_path, photos, capsys):
+    from basicsr.archs import build_network
+    torch.manual_seed(0)
+    edsr = {'type': 'EDSR', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_block': 1, 'upscale': 8}
+    torch.save({'params': build_network(edsr).state_dict()}, tmp_path / 'edsr.pth')
+    spec = f'{tmp_path / "edsr.pth"}@EDSR:num_in_ch=3,num_out_ch=3,num_feat=8,num_block=1,upscale=8'
+    model = restore.face_model(restore.parse_args(['-i', 'x', '--model', spec, '--face-size', '256']))
+    assert (model.lr_size, model.hr_size, model.alignment) == (32, 256, 'dic')  # EDSR runs at any size
+    code, log = run_restore(capsys, '-i', str(photos / 'astronaut.png'), '-o', str(tmp_path / 'out'), '--model', spec,
+                            '--face-size', '64', '--device', 'cpu', '--min-face-size', '40', '--save-faces')
+    assert code == 0 and Image.open(tmp_path / 'out' / 'restored_faces' / 'astronaut_00.png').size == (64, 64)
+    code, log = run_restore(capsys, '-i', str(photos / 'astronaut.png'), '-o', str(tmp_path / 'r'), '--model', spec,
+                            '--detector', 'retinaface', '--weights-dir', str(tmp_path))
+    assert code == 1 and 'detection_Resnet50_Final.pth' in log and log.count('error:') == 1
+    assert not (tmp_path / 'r').exists()
