@@ -1,3 +1,4 @@
-"""Offline dataset preparation (not datasets): crops of the published protocols, annotation readers, face
-detection for unannotated photos and the built-in synthetic faces. The commands are in
-:mod:`mrr_plugin.preparation.commands`; the datasets that read the results live in :mod:`mrr_plugin.data`."""
+"""Offline dataset preparation (not datasets): crops of the published protocols, annotation readers, face detection
+for unannotated photos, the built-in synthetic faces, and the commands that use them (``prepare_celeba``,
+``prepare_helen``, ``prepare_ffhq``, ``prepare_faces``, ``create_face_lmdb``, ``degrade_faces``; installed as
+``mrr-prepare-celeba`` etc.). The datasets that read the results live in :mod:`mrr_plugin.data`."""
