@@ -31,7 +31,8 @@ def check_inputs(folder, lr_size, count):
         return torch.rand(count, 3, lr_size, lr_size, generator=torch.Generator().manual_seed(0))
     from mrr_plugin.data.face_image_io import BadImageError
     from mrr_plugin.preparation.face_preparation import load_image
-    from mrr_plugin.restoration.face_restorer import bicubic_resize, to_batch
+    from mrr_plugin.restoration.face_restorer import bicubic_resize
+    from mrr_plugin.utils.visual import rgb_to_batch
     if not osp.isdir(folder):
         raise CommandError(f'--check-faces {folder} is not a folder.')
     names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))[:count]
@@ -43,7 +44,7 @@ def check_inputs(folder, lr_size, count):
             images.append(np.asarray(load_image(osp.join(folder, name))))
         except BadImageError as error:
             raise CommandError(f'--check-faces {osp.join(folder, name)} {error}') from error
-    return to_batch([bicubic_resize(image, (lr_size, lr_size)) for image in images], 'cpu')
+    return rgb_to_batch([bicubic_resize(image, (lr_size, lr_size)) for image in images], 'cpu')
 
 
 @command

@@ -197,7 +197,7 @@ def main(argv=None):
     writer = OutputWriter(args.output, args.ext, args.suffix, args.save_faces)
     failed, faces, started = 0, 0, time.perf_counter()
     restored, bicubic = [], []  # faces kept for --niqe
-    group = max(1, args.batch_size)  # photos read together, so their faces share network calls
+    group = args.batch_size  # photos read together, so their faces share network calls (checked >= 1)
     with tqdm(total=len(files), unit='photo', desc='restore') as bar:
         for start in range(0, len(files), group):
             paths, images = [], []

@@ -21,7 +21,7 @@ from mrr_plugin.metrics.lpips_metric import lpips_backbone_path, lpips_distance
 from mrr_plugin.metrics.niqe_set_metric import calculate_niqe_set
 from mrr_plugin.metrics.paper_protocols_metric import PROTOCOLS
 from mrr_plugin.utils import facexlib_weights
-from mrr_plugin.utils.visual import tensor_to_rgb, write_png
+from mrr_plugin.utils.visual import rgb_to_batch, tensor_to_rgb, write_png
 
 DEFAULT_PROTOCOLS = ('dic', 'basicsr')
 OTHER_COLUMNS = [
@@ -74,10 +74,10 @@ def load_unpaired_set(lr, limit=None, lr_size=16):
     """``[(name, lr_rgb_uint8, None)]`` of real low-quality faces without ground truth (a folder, e.g. the WIDER
     faces stored upsampled to 128): each reduced to ``lr_size`` with area interpolation (see
     :func:`~mrr_plugin.data.unpaired_face_dataset.resize_real_lr`). Unreadable files: ValueError naming them."""
-    from PIL import Image
-
+    from mrr_plugin.data.face_image_io import BadImageError
     from mrr_plugin.data.face_lmdb import list_images
     from mrr_plugin.data.unpaired_face_dataset import resize_real_lr
+    from mrr_plugin.preparation.face_preparation import load_image
     if not osp.isdir(lr):
         raise ValueError(f'--lr {lr}: without --hr, give a folder of real low-quality faces.')
     names = list_images(lr)[:limit]
@@ -86,9 +86,9 @@ def load_unpaired_set(lr, limit=None, lr_size=16):
     faces, bad = [], []
     for name in tqdm(names, desc='real faces', unit='face'):
         try:
-            with Image.open(osp.join(lr, name)) as image:
-                faces.append((osp.splitext(name)[0], np.asarray(resize_real_lr(image.convert('RGB'), lr_size)), None))
-        except (OSError, SyntaxError, ValueError):
+            faces.append((osp.splitext(name)[0], np.asarray(resize_real_lr(load_image(osp.join(lr, name)), lr_size)),
+                          None))
+        except BadImageError:
             bad.append(name)
     if bad:
         raise ValueError(f'--lr {lr}: {len(bad)} file(s) cannot be read as images, e.g. {bad[:3]}.')
@@ -105,8 +105,7 @@ def _uint8_batches(outputs, faces, size, device):
 
 def lr_batch(faces, device):
     """The LR faces of ``faces`` as one float batch in [0, 1] on ``device``."""
-    lr = np.stack([face[1] for face in faces])
-    return torch.from_numpy(lr.astype(np.float32).transpose(0, 3, 1, 2) / 255.0).to(device)
+    return rgb_to_batch([face[1] for face in faces], device)
 
 
 def super_resolve_all(method, faces, scale, batch_size, device):

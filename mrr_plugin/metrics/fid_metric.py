@@ -85,10 +85,3 @@ def fid_of_statistics(first, second):
     product = root1 @ cov2 @ root1
     trace_root = np.sqrt(np.clip(np.linalg.eigvalsh((product + product.T) / 2), 0, None)).sum()
     return float(np.sum((mu1 - mu2)**2) + np.trace(cov1) + np.trace(cov2) - 2 * trace_root)
-
-
-def fid_between(images, reference_images, inception, batch_size=32, device='cpu'):
-    """FID of ``images`` against ``reference_images`` (both lists of RGB uint8 arrays)."""
-    return fid_of_statistics(feature_statistics(inception_features(images, inception, batch_size, device)),
-                             feature_statistics(inception_features(reference_images, inception, batch_size, device,
-                                                                   'FID reference')))

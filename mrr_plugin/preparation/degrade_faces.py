@@ -43,7 +43,7 @@ def main(argv=None):
     try:
         h2l = load_network_from_training_options(args.opt, 'network_h2l', args.h2l, args.device)
         reader = FaceImageReader(args.hr, io_backend_for(args.hr), 'hr', '--hr')
-    except (OSError, ValueError, RuntimeError) as error:
+    except RuntimeError as error:  # a checkpoint that does not fit; OSError / ValueError: @command's one line
         raise CommandError(error) from error
     hr_size, scale = h2l.hr_size, h2l.scale
     count = min(len(reader), args.limit or len(reader))

@@ -15,9 +15,8 @@ import argparse
 import sys
 from functools import partial
 
-from mrr_plugin.cli import CommandError, command
-from mrr_plugin.preparation.face_annotations import (DIC_CELEBA_TEST_IDS, AnnotationError, read_celeba_list,
-                                                     read_name_list)
+from mrr_plugin.cli import command
+from mrr_plugin.preparation.face_annotations import DIC_CELEBA_TEST_IDS, read_celeba_list, read_name_list
 from mrr_plugin.preparation.face_preparation import (FaceSource, add_output_arguments, annotated_names, dic_hr_face,
                                                      find_images, landmark_box, prepare_splits, split_names)
 
@@ -35,12 +34,9 @@ def main(argv=None):
     add_output_arguments(parser)
     args = parser.parse_args(argv)
 
-    try:
-        annotations = read_celeba_list(args.bbox or args.landmarks)
-        test_ids = read_name_list(args.test_ids)
-        images = find_images(args.images)
-    except (AnnotationError, OSError) as error:
-        raise CommandError(error) from error
+    annotations = read_celeba_list(args.bbox or args.landmarks)  # AnnotationError / OSError: one line (@command)
+    test_ids = read_name_list(args.test_ids)
+    images = find_images(args.images)
     names = annotated_names(annotations, images, args.limit)
 
     def source(name):

@@ -22,7 +22,7 @@ from os import path as osp
 import numpy as np
 from tqdm import tqdm
 
-from mrr_plugin.cli import CommandError, command
+from mrr_plugin.cli import command
 from mrr_plugin.data.face_image_io import BadImageError
 from mrr_plugin.preparation.face_detection import detect_faces, load_retinaface
 from mrr_plugin.preparation.face_preparation import (FaceSource, add_output_arguments, dic_hr_face, find_images,
@@ -73,19 +73,13 @@ def main(argv=None):
     parser.add_argument('--max-faces', type=int, default=0, help='at most N faces per photo (default all)')
     add_output_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        images = find_images(args.images, recursive=True)
-    except OSError as error:
-        raise CommandError(error) from error
+    images = find_images(args.images, recursive=True)  # OSError: one line (@command)
     stems = sorted(images)[:args.limit or None]
 
     if args.crop_only:
         sources = [FaceSource(stem, images[stem]) for stem in stems]
     else:
-        try:
-            detections = detect_all({stem: images[stem] for stem in stems}, args)
-        except FileNotFoundError as error:
-            raise CommandError(error) from error
+        detections = detect_all({stem: images[stem] for stem in stems}, args)  # missing weights: one line
         sources = []
         for stem in stems:
             faces = [face for face in detections[stem] if min(face[2], face[3]) >= args.min_face]

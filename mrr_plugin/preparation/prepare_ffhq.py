@@ -12,7 +12,7 @@ from functools import partial
 
 from PIL import Image
 
-from mrr_plugin.cli import CommandError, command
+from mrr_plugin.cli import command
 from mrr_plugin.preparation.face_preparation import (FaceSource, add_output_arguments, dic_hr_face, find_images,
                                                      prepare_splits, split_names)
 
@@ -23,10 +23,7 @@ def main(argv=None):
     parser.add_argument('--images', required=True, help='images1024x1024/ (searched recursively)')
     add_output_arguments(parser, hr_size=512, scale=0)
     args = parser.parse_args(argv)
-    try:
-        images = find_images(args.images, recursive=True)
-    except OSError as error:
-        raise CommandError(error) from error
+    images = find_images(args.images, recursive=True)  # OSError: one line (@command)
     names = sorted(images)[:args.limit or None]
     splits = split_names(names, val_count=args.val_count)
     sources = {split: [FaceSource(n, images[n]) for n in members] for split, members in splits.items()}

@@ -13,7 +13,7 @@ import sys
 from functools import partial
 
 from mrr_plugin.cli import CommandError, command
-from mrr_plugin.preparation.face_annotations import AnnotationError, read_helen_annotations, read_name_list
+from mrr_plugin.preparation.face_annotations import read_helen_annotations, read_name_list
 from mrr_plugin.preparation.face_preparation import (FaceSource, add_output_arguments, annotated_names, dic_hr_face,
                                                      find_images, landmark_box, prepare_splits, split_names)
 
@@ -26,12 +26,9 @@ def main(argv=None):
     parser.add_argument('--test-list', required=True, help='test image names, one per line (FSRNet: 50)')
     add_output_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        annotations = read_helen_annotations(args.annotations)
-        test_names = read_name_list(args.test_list)
-        images = find_images(args.images, recursive=True)
-    except (AnnotationError, OSError) as error:
-        raise CommandError(error) from error
+    annotations = read_helen_annotations(args.annotations)  # AnnotationError / OSError: one line (@command)
+    test_names = read_name_list(args.test_list)
+    images = find_images(args.images, recursive=True)
     unknown = [name for name in test_names if name not in annotations]
     if unknown:
         raise CommandError(f'{len(unknown)} test names have no annotation, e.g. {unknown[:3]}')

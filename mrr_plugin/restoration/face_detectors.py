@@ -26,10 +26,6 @@ class DetectedFace:
     score: float = 1.0
 
     @property
-    def width(self):
-        return self.box[2] - self.box[0]
-
-    @property
     def center(self):
         return (self.box[0] + self.box[2]) / 2, (self.box[1] + self.box[3]) / 2
 

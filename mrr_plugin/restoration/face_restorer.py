@@ -14,6 +14,7 @@ from PIL import Image
 from mrr_plugin.models.precision import autocast, check_precision
 from mrr_plugin.restoration.face_alignment import crop_face, face_matrix, matrix_scale, paste_face, upscaled_matrix
 from mrr_plugin.restoration.face_detectors import DetectedFace
+from mrr_plugin.utils.visual import rgb_to_batch, tensor_to_rgb
 
 DETAIL_LOSS_RATIO = 2.0  # a crop more than this many times the model's input side loses detail: say so
 
@@ -70,15 +71,6 @@ class RestoreResult:
     notes: list = field(default_factory=list)
 
 
-def to_uint8(batch):
-    """(N, 3, H, W) in [0, 1] -> list of HxWx3 uint8."""
-    return list((batch.float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
-
-
-def to_batch(images, device):
-    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255).to(device)
-
-
 def bicubic_resize(image, size):
     """PIL bicubic (antialiased when reducing) of an RGB uint8 array to ``size`` (w, h)."""
     size = tuple(int(v) for v in size)
@@ -100,9 +92,9 @@ class BackgroundUpsampler:
         if self.network is None or upscale <= 1:
             return bicubic_resize(image, target)
         with torch.no_grad(), autocast(self.precision, torch.device(self.device).type):
-            output = self._tiled(to_batch([image], self.device)) if self.tile else self.network(
-                to_batch([image], self.device))
-        return bicubic_resize(to_uint8(output)[0], target)
+            output = self._tiled(rgb_to_batch([image], self.device)) if self.tile else self.network(
+                rgb_to_batch([image], self.device))
+        return bicubic_resize(tensor_to_rgb(output[0]), target)
 
     def _tiled(self, batch):
         _, _, height, width = batch.shape
@@ -197,12 +189,12 @@ class FaceRestorer:
         for start in range(0, len(faces), self.batch_size):
             chunk = faces[start:start + self.batch_size]
             with torch.no_grad(), autocast(self.precision, torch.device(self.device).type):
-                output = self.model.network(to_batch([face.lr for face in chunk], self.device))
+                output = self.model.network(rgb_to_batch([face.lr for face in chunk], self.device))
             if not bool(torch.isfinite(output).all()):
                 raise ValueError(f'{self.model.name} outputs non-finite values (NaN or infinity); are its weights '
                                  'from a run that diverged?')
             hr_size = self.model.hr_size
-            for face, restored in zip(chunk, to_uint8(output)):
+            for face, restored in zip(chunk, map(tensor_to_rgb, output)):
                 face.restored = bicubic_resize(restored, (hr_size, hr_size))
 
     def _paste(self, image, result):

@@ -28,9 +28,16 @@ def labelled_grid(rows, labels, cell=128, header=18, gap=2):
 
 
 def tensor_to_rgb(tensor):
-    """A C x H x W image tensor in [0, 1] (any device) -> H x W x C RGB uint8 array (rounded, clipped)."""
-    return np.ascontiguousarray((tensor.detach().clamp(0, 1).cpu().numpy().transpose(1, 2, 0) * 255).round(),
+    """A C x H x W image tensor in [0, 1] (any device, any float type) -> H x W x C RGB uint8 array (rounded,
+    clipped)."""
+    return np.ascontiguousarray((tensor.detach().float().clamp(0, 1).cpu().numpy().transpose(1, 2, 0) * 255).round(),
                                 dtype=np.uint8)
+
+
+def rgb_to_batch(images, device='cpu'):
+    """RGB uint8 arrays (H x W x 3, one size) -> float32 batch N x 3 x H x W in [0, 1] on ``device``."""
+    import torch
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255).to(device)
 
 
 def write_image(path, rgb, jpeg_quality=95):
