@@ -9,7 +9,9 @@ Bicubic (PIL, a = -0.5) is always included. ``--protocol dic,sparnet,sfmnet,basi
 paper's released script does (one column pair each). Writes ``results.md``, ``results.csv``, ``grid.png``,
 ``attention/<method>.png`` (networks with spatial attention) and ``sr/<method>/*.png`` (grid faces; every face
 with ``--save-images``). Methods already evaluated with the same checkpoint, test set and options are reused
-unless ``--force``. LPIPS needs the AlexNet backbone in torch hub's cache (scripts/provision_offline_weights.py);
+unless ``--force``; "same" is by content (digests of the faces' pixels and the method's files), never by
+name. ``--out`` is locked while the benchmark runs: a second benchmark into the same folder is refused with one
+line. LPIPS needs the AlexNet backbone in torch hub's cache (scripts/provision_offline_weights.py);
 landmark/identity columns need facexlib's weights in ``--weights-dir``, FID BasicSR's FID Inception weights
 (``pt_inception-2015-12-05-6726825d.pth``) there or in ``experiments/pretrained_models/``; missing ones leave a
 column empty with a note. NIQE needs nothing. Without ``--hr`` (real low-quality faces, no ground truth, e.g.
@@ -22,11 +24,13 @@ import sys
 import torch
 
 import mrr_plugin  # noqa: F401  (registers the archs)
+from mrr_plugin.cli import CommandError, command
 from mrr_plugin.evaluation.methods import bicubic_method, method_from_spec
 from mrr_plugin.evaluation.published import published_table
 from mrr_plugin.evaluation.report import write_attention_maps, write_grid, write_tables
 from mrr_plugin.evaluation.runner import DEFAULT_PROTOCOLS, evaluate_method, load_test_set, load_unpaired_set, lr_batch
 from mrr_plugin.metrics.paper_protocols_metric import PROTOCOLS
+from mrr_plugin.utils.run_lock import FolderLock
 
 
 def parse_args(argv=None):
@@ -58,26 +62,33 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+@command
 def main(argv=None):
     args = parse_args(argv)
     protocols = [p.strip() for p in args.protocol.split(',') if p.strip()]
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown or not protocols:
-        print(f'error: --protocol {args.protocol}: known protocols are {", ".join(PROTOCOLS)}.', file=sys.stderr)
-        return 1
+        raise CommandError(f'--protocol {args.protocol}: known protocols are {", ".join(PROTOCOLS)}.')
     try:
         methods = [bicubic_method()] + [method_from_spec(spec, args.device) for spec in args.method]
         names = [m.name for m in methods]
         if len(set(names)) != len(names):
-            raise ValueError(f'Method names must differ: {names}.')
+            raise CommandError(f'Method names must differ: {names}.')
         faces = (load_test_set(args.hr, args.lr, args.limit, args.scale) if args.hr
                  else load_unpaired_set(args.lr, args.limit, 128 // args.scale))
         probe = lr_batch(faces[:args.batch_size], args.device)
         for method in methods:  # refuse a network with non-finite outputs before --out is created
             method.super_resolve(probe, args.scale)
-    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 1
+    except (RuntimeError, TypeError) as error:  # a network that cannot run on these faces
+        raise CommandError(str(error).splitlines()[0] if str(error) else type(error).__name__) from None
+    with FolderLock(args.out, '--out') as lock:  # another benchmark writing there: one line, nothing touched
+        if lock.note:
+            print(f'note: {lock.note}', file=sys.stderr)
+        return write_benchmark(args, methods, faces, protocols)
+
+
+def write_benchmark(args, methods, faces, protocols):
+    """Evaluate every method (reusing stored results of the same content) and write the tables, grid and maps."""
     options = {'batch_size': args.batch_size, 'timing_batch': args.timing_batch, 'timing_runs': args.timing_runs,
                'grid_faces': args.grid_faces, 'weights_dir': args.weights_dir, 'lpips_backbone': args.lpips_backbone,
                'save_images': args.save_images, 'protocols': protocols}

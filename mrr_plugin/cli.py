@@ -6,9 +6,8 @@ every command fails the same way.
 """
 import functools
 import sys
-from os import path as osp
 
-import yaml
+from mrr_plugin.utils.option_file import load_option_file, parse_value
 
 USER_ERRORS = (OSError, ValueError, KeyError)
 
@@ -44,11 +43,6 @@ def run(main, argv=None):
     sys.exit(command(main)(argv))
 
 
-def parse_value(text):
-    """A ``key=value`` value as a YAML scalar or list (``8``, ``true``, ``[1, 3]``); never a tagged object."""
-    return yaml.safe_load(text)
-
-
 def parse_key_values(text, separator=','):
     """``"a=1,b=true"`` -> ``{'a': 1, 'b': True}``."""
     pairs = {}
@@ -56,20 +50,11 @@ def parse_key_values(text, separator=','):
         key, equals, value = pair.partition('=')
         if not equals or not key:
             raise CommandError(f'expected key=value, got {pair!r}.')
-        pairs[key.strip()] = parse_value(value)
+        pairs[key.strip()] = parse_value(value, f'{key.strip()}={value}')
     return pairs
 
 
 def load_options(path, what='option file'):
-    """An option YAML as a dict, read with the safe loader (no ``!!python`` tags); one sentence when it is missing or
-    not a mapping."""
-    if not osp.isfile(path):
-        raise CommandError(f'{what} {path} does not exist.')
-    with open(path) as f:
-        try:
-            options = yaml.safe_load(f)
-        except yaml.YAMLError as error:
-            raise CommandError(f'{what} {path} is not valid YAML ({str(error).splitlines()[0]}).') from error
-    if not isinstance(options, dict):
-        raise CommandError(f'{what} {path} does not hold a mapping of options.')
-    return options
+    """An option YAML as a dict through the one option-file reader
+    (:func:`~mrr_plugin.utils.option_file.load_option_file`: safe loader, bounded, one sentence on any problem)."""
+    return load_option_file(path, what=what)

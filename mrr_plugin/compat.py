@@ -18,6 +18,8 @@ mrr_basicsr_compat.install()
 from basicsr.models import base_model as _bsr_base_model  # noqa: E402
 from basicsr.utils import file_client as _bsr_file_client  # noqa: E402
 
+from mrr_plugin.utils.lmdb_file import open_lmdb  # noqa: E402
+
 
 # ------------------------------------------------------------------------------------------------
 # Checkpoints: written atomically.
@@ -48,26 +50,6 @@ _bsr_base_model.torch = module_with(torch, save=atomic_torch_save)
 # ------------------------------------------------------------------------------------------------
 # LMDB: one environment per (process, path).
 # ------------------------------------------------------------------------------------------------
-_LMDB_ENVS = {}
-
-
-def open_lmdb(path, readonly=True, lock=False, readahead=False, **kwargs):
-    """Open an LMDB environment read-only, sharing it with every other reader of the same path in this process.
-
-    lmdb >= 2.0 raises "The environment ... is already open in this process" when a path is opened twice, which
-    basicsr 1.4.2 does whenever train and val datasets (or two tests) read one LMDB. The key includes the process
-    id, so dataloader workers forked after the parent opened an environment open their own.
-    """
-    import lmdb
-    if not osp.isdir(path) or not osp.isfile(osp.join(path, 'data.mdb')):
-        raise FileNotFoundError(f'{path} is not an LMDB folder (no data.mdb inside); build it with '
-                                'scripts/create_face_lmdb.py.')
-    key = (os.getpid(), osp.realpath(path))
-    if key not in _LMDB_ENVS:
-        _LMDB_ENVS[key] = lmdb.open(path, readonly=readonly, lock=lock, readahead=readahead, **kwargs)
-    return _LMDB_ENVS[key]
-
-
 def _lmdb_backend_init(self, db_paths, client_keys='default', readonly=True, lock=False, readahead=False, **kwargs):
     client_keys = [client_keys] if isinstance(client_keys, str) else list(client_keys)
     self.db_paths = [str(p) for p in (db_paths if isinstance(db_paths, (list, tuple)) else [db_paths])]

@@ -17,16 +17,18 @@ from os import path as osp
 
 import numpy as np
 import torch
-import yaml
 from PIL import Image
 
 import mrr_plugin  # noqa: F401
 from mrr_plugin.archs.mrrnet_arch import MRRNet
 from mrr_plugin.data.face_image_io import bicubic
-from mrr_plugin.data.face_lmdb import build_face_lmdb, list_images
+from mrr_plugin.data.face_lmdb import build_face_lmdb
+from mrr_plugin.data.image_folder import list_images
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic
 from mrr_plugin.preparation.synthetic_faces import write_synthetic_faces
 from mrr_plugin.utils import project_root
+from mrr_plugin.utils.checkpoint_file import load_checkpoint
+from mrr_plugin.utils.option_file import load_option_file
 from mrr_plugin.utils.visual import labelled_grid, write_png
 
 DEMO_OPTIONS = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'options', 'train', 'MRRNet',
@@ -118,11 +120,10 @@ def main(argv=None):
 
     train(root, args.iters)
 
-    with open(DEMO_OPTIONS) as f:
-        opt = yaml.safe_load(f)
+    opt = load_option_file(DEMO_OPTIONS)
     checkpoint = osp.join(root, 'experiments', opt['name'], 'models', 'net_g_latest.pth')
     net = MRRNet(**{k: v for k, v in opt['network_g'].items() if k != 'type'}).eval()
-    net.load_state_dict(torch.load(checkpoint, map_location='cpu', weights_only=True)['params'])
+    net.load_state_dict(load_checkpoint(checkpoint)['params'])
     table, rows = evaluate(net, hr_folder, lr_folder, val_names)
 
     out_dir = osp.join(root, 'results', 'demo')

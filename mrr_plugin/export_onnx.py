@@ -9,7 +9,6 @@ runs it alone. After writing, the ONNX outputs are compared with torch's on ``--
 default: random inputs) and the largest difference is printed; above ``--tolerance`` the command fails.
 """
 import argparse
-import os
 import sys
 from os import path as osp
 
@@ -18,7 +17,7 @@ import torch
 
 import mrr_plugin  # noqa: F401  (registers the archs)
 from mrr_plugin.cli import CommandError, command
-from mrr_plugin.data.face_lmdb import IMAGE_EXTENSIONS
+from mrr_plugin.data.image_folder import scan_images
 from mrr_plugin.evaluation.methods import load_network_spec
 from mrr_plugin.restoration import FaceModel
 from mrr_plugin.restoration.face_alignment import ALIGNMENTS
@@ -29,21 +28,20 @@ def check_inputs(folder, lr_size, count):
     """(count, 3, lr, lr) in [0, 1]: LR faces of ``folder`` resized to ``lr_size``, or seeded random inputs."""
     if folder is None:
         return torch.rand(count, 3, lr_size, lr_size, generator=torch.Generator().manual_seed(0))
-    from mrr_plugin.data.face_image_io import BadImageError
-    from mrr_plugin.preparation.face_preparation import load_image
+    from mrr_plugin.data.face_image_io import BadImageError, read_image
     from mrr_plugin.restoration.face_restorer import bicubic_resize
     from mrr_plugin.utils.visual import rgb_to_batch
     if not osp.isdir(folder):
         raise CommandError(f'--check-faces {folder} is not a folder.')
-    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))[:count]
+    names = scan_images(folder).names[:count]
     if not names:
         raise CommandError(f'--check-faces {folder}: no face images there.')
     images = []
     for name in names:
         try:
-            images.append(np.asarray(load_image(osp.join(folder, name))))
+            images.append(np.asarray(read_image(osp.join(folder, name))))
         except BadImageError as error:
-            raise CommandError(f'--check-faces {osp.join(folder, name)} {error}') from error
+            raise CommandError(f'--check-faces {error}') from error
     return rgb_to_batch([bicubic_resize(image, (lr_size, lr_size)) for image in images], 'cpu')
 
 

@@ -9,7 +9,9 @@ model was trained (``--alignment dic``: the DIC square crop of CelebA/Helen x8 m
 template of SPARNetHD), reduce to the model's input (16x16 for x8 models), super-resolve (faces batched across
 photos), warp back with a feathered mask over the photo upscaled by ``--upscale`` (PIL bicubic, or any SR network
 with ``--bg-upsampler``). Writes ``restored_imgs/``; with ``--save-faces`` also ``cropped_faces/``,
-``restored_faces/`` and ``cmp/`` (input face | restored face). An unreadable input is one line and skipped; the exit
+``restored_faces/`` and ``cmp/`` (input face | restored face). Output names are unique per input: the input's stem,
+or ``<stem>_<ext>`` when two inputs share a stem (``a.png``, ``a.jpg``). An input that cannot be read or restored
+(not an image, too large, a link to nowhere, a FIFO...) is one line and skipped, the others are restored; the exit
 status is 1 when any input failed. A test option file may say ``restore: {alignment: ffhq}``.
 """
 import argparse
@@ -28,10 +30,9 @@ from tqdm import tqdm
 
 import mrr_plugin  # noqa: F401  (registers the archs)
 from mrr_plugin.cli import CommandError, command
-from mrr_plugin.data.face_image_io import BadImageError
-from mrr_plugin.data.face_lmdb import IMAGE_EXTENSIONS
+from mrr_plugin.data.face_image_io import BadImageError, read_image
+from mrr_plugin.data.image_folder import entry_problem, scan_images
 from mrr_plugin.evaluation.methods import load_network_spec
-from mrr_plugin.preparation.face_preparation import load_image
 from mrr_plugin.restoration import DETECTORS, BackgroundUpsampler, FaceModel, FaceRestorer, build_detector
 from mrr_plugin.restoration.face_alignment import ALIGNMENTS
 from mrr_plugin.restoration.face_restorer import bicubic_resize
@@ -75,25 +76,38 @@ def parse_args(argv=None):
 
 
 def list_inputs(pattern):
-    """Files of an image path, a folder (its images, sorted) or a glob; CommandError when nothing matches."""
+    """``(files, bad)``: the image files of an image path, a folder (its images, sorted) or a glob, and one line for
+    each entry named like an image that is not a readable regular file (a link to nowhere or in a loop, a FIFO...);
+    CommandError when nothing matches."""
     if osp.isdir(pattern):
-        files = sorted(osp.join(pattern, name) for name in os.listdir(pattern)
-                       if name.lower().endswith(IMAGE_EXTENSIONS))
-    elif osp.isfile(pattern):
-        files = [pattern]
+        scan = scan_images(pattern)
+        files, bad = [osp.join(pattern, name) for name in scan.names], sorted(scan.bad.values())
     else:
-        files = sorted(path for path in glob.glob(pattern) if osp.isfile(path))
-    if not files:
+        matches = [pattern] if osp.lexists(pattern) else sorted(glob.glob(pattern))
+        problems = {path: entry_problem(path) for path in matches if not osp.isdir(path)}
+        files = [path for path, problem in problems.items() if problem is None]
+        bad = [f'{path}: {problem}' for path, problem in problems.items() if problem is not None]
+    if not files and not bad:
         raise CommandError(f'--input {pattern}: no image file there.')
-    return files
+    return files, bad
 
 
-def read_rgb(path):
-    """RGB uint8 array, or None when the file is not a readable image."""
-    try:
-        return np.asarray(load_image(path))
-    except BadImageError:
-        return None
+def output_stems(paths):
+    """``{path: stem}`` of the output files, unique per input: the file's stem, ``<stem>_<ext>`` when inputs share
+    a stem (``a.png`` and ``a.jpg`` -> ``a_png``, ``a_jpg``), and a number after that if they still collide (the
+    same name in two folders of a glob)."""
+    stems = [osp.splitext(osp.basename(path))[0] for path in paths]
+    shared = {stem for stem in stems if stems.count(stem) > 1}
+    taken, chosen = set(), {}
+    for path, stem in zip(paths, stems):
+        extension = osp.splitext(path)[1].lstrip('.').lower()
+        candidate = f'{stem}_{extension}' if stem in shared and extension else stem
+        unique, number = candidate, 2
+        while unique in taken:
+            unique, number = f'{candidate}_{number}', number + 1
+        taken.add(unique)
+        chosen[path] = unique
+    return chosen
 
 
 def face_model(args):
@@ -144,9 +158,8 @@ class OutputWriter:
         os.makedirs(folder, exist_ok=True)
         return folder
 
-    def write(self, path, result, aligned):
-        stem, ext = osp.splitext(osp.basename(path))
-        ext = ext.lstrip('.').lower() if self.ext == 'auto' else self.ext
+    def write(self, path, stem, result, aligned):
+        ext = osp.splitext(path)[1].lstrip('.').lower() if self.ext == 'auto' else self.ext
         ext = 'jpg' if ext == 'jpeg' else ext if ext in ('png', 'jpg') else 'png'
         if not aligned:
             write_image(osp.join(self.folder('restored_imgs'), f'{stem}{self.suffix}.{ext}'), result.image)
@@ -162,7 +175,12 @@ class OutputWriter:
 
 def benchmark(args, files):
     """faces/s of detect + align + super-resolve + paste-back (file reading and writing excluded), one run."""
-    images = [image for image in map(read_rgb, files) if image is not None]
+    images = []
+    for path in files:
+        try:
+            images.append(np.asarray(read_image(path)))
+        except BadImageError:
+            pass
     variants = [('torch fp32', 'torch', 'fp32'), ('torch bf16', 'torch', 'bf16'), ('onnxruntime fp32', 'onnx', 'fp32')]
     if args.model.endswith('.onnx'):
         variants = variants[2:]
@@ -187,39 +205,64 @@ def benchmark(args, files):
     return 0
 
 
+def restore_photos(restorer, paths, images, report):
+    """``[(path, result)]`` of the photos restored in one batch; a photo whose restoration fails on its own is one
+    line (via ``report``) and left out, the others of the batch are restored."""
+    try:
+        return list(zip(paths, restorer.restore_many(images)))
+    except (ValueError, OSError, RuntimeError, MemoryError):
+        if len(images) == 1:
+            raise
+    results = []
+    for path, image in zip(paths, images):  # find the photo that fails; restore the others
+        try:
+            results += restore_photos(restorer, [path], [image], report)
+        except (ValueError, OSError, RuntimeError, MemoryError) as error:
+            report(f'skipped {path}: cannot be restored ({type(error).__name__}: '
+                   f'{str(error).splitlines()[0][:200] if str(error) else "no message"}).')
+    return results
+
+
 @command
 def main(argv=None):
     args = parse_args(argv)
-    files = list_inputs(args.input)
+    files, bad_entries = list_inputs(args.input)
     if args.benchmark:
         return benchmark(args, files)
     restorer = build_restorer(args)
     writer = OutputWriter(args.output, args.ext, args.suffix, args.save_faces)
+    stems = output_stems(files)
     failed, faces, started = 0, 0, time.perf_counter()
     restored, bicubic = [], []  # faces kept for --niqe
+
+    def report(line):
+        nonlocal failed
+        tqdm.write(line, file=sys.stderr)
+        failed += 1
+
+    for line in bad_entries:
+        report(f'skipped {line}')
     group = args.batch_size  # photos read together, so their faces share network calls (checked >= 1)
     with tqdm(total=len(files), unit='photo', desc='restore') as bar:
         for start in range(0, len(files), group):
             paths, images = [], []
             for path in files[start:start + group]:
-                image = read_rgb(path)
-                if image is None:
-                    tqdm.write(f'skipped {path}: not a readable image.', file=sys.stderr)
-                    failed += 1
-                else:
+                try:
+                    images.append(np.asarray(read_image(path)))
                     paths.append(path)
-                    images.append(image)
-            for path, result in zip(paths, restorer.restore_many(images)):
+                except BadImageError as error:
+                    report(f'skipped {error}')
+            for path, result in restore_photos(restorer, paths, images, report):
                 for note in result.notes:
                     tqdm.write(f'{osp.basename(path)}: {note}')
-                writer.write(path, result, args.aligned)
+                writer.write(path, stems[path], result, args.aligned)
                 faces += len(result.faces)
                 if args.niqe:
                     restored += [face.restored for face in result.faces]
                     bicubic += [bicubic_resize(face.lr, face.restored.shape[1::-1]) for face in result.faces]
             bar.update(len(files[start:start + group]))
     seconds = time.perf_counter() - started
-    print(f'restored {faces} faces in {len(files) - failed} photos ({faces / seconds:.2f} faces/s); '
+    print(f'restored {faces} faces in {len(files) + len(bad_entries) - failed} photos ({faces / seconds:.2f} faces/s); '
           f'{failed} input(s) failed; results in {args.output}')
     if args.niqe:
         print(niqe_summary(restored, bicubic))

@@ -38,6 +38,7 @@ from mrr_plugin.evaluation.authors_code import AUTHORS_CLASSES, authors_network
 from mrr_plugin.evaluation.profiling import (count_parameters, gmacs_per_image, median_seconds, paired_seconds,
                                              peak_memory_mb)
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic, psnr_ssim_dic_batch
+from mrr_plugin.utils.checkpoint_file import load_checkpoint
 
 ARCHS = {
     'MRRNet': {'type': 'MRRNet'},
@@ -73,7 +74,7 @@ def prepare(network_opt, option, checkpoint, device):
         network_opt = {**network_opt, 'paired_branches_below': 0}
     network = build_network(network_opt).to(device)
     if checkpoint and network_opt['type'] == 'MRRNet':
-        network.load_state_dict(torch.load(checkpoint, map_location='cpu', weights_only=True)['params'])
+        network.load_state_dict(load_checkpoint(checkpoint)['params'])
     if 'channels_last' in option:
         network = network.to(memory_format=torch.channels_last)
     if 'bf16' in option:

@@ -55,6 +55,7 @@ from mrr_plugin.demo import face_folders
 from mrr_plugin.evaluation.authors_code import AUTHORS_CLASSES, authors_celeba_dataset, authors_network
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic
 from mrr_plugin.utils import project_root
+from mrr_plugin.utils.checkpoint_file import load_checkpoint
 from mrr_plugin.utils.option_check import load_option_file
 from mrr_plugin.utils.visual import write_png
 
@@ -128,7 +129,7 @@ def train_authors(args):
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     net = authors_network(args.arch, args.authors_code)
-    net.load_state_dict(torch.load(args.init, map_location='cpu', weights_only=True)['params'])
+    net.load_state_dict(load_checkpoint(args.init)['params'])
     dataset = authors_celeba_dataset(args.authors_code, args.train_folder)
     loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, num_workers=args.workers, drop_last=True)
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr, betas=tuple(args.betas))
@@ -232,7 +233,7 @@ def score_checkpoints(args, side, paths, lr, hr):
         forward = net
     scores = []
     for path in paths:
-        state = torch.load(path, map_location='cpu', weights_only=True)
+        state = load_checkpoint(path)
         net.load_state_dict(state['params'] if 'params' in state else state)  # BasicSR's checkpoints or theirs
         net.eval()
         with torch.no_grad():
@@ -278,7 +279,7 @@ def same_batch_check(args, init, lr_faces, hr_faces):
         torch.set_num_threads(threads)
         try:
             net = authors_network(args.arch, args.authors_code)
-            net.load_state_dict(torch.load(init, map_location='cpu', weights_only=True)['params'])
+            net.load_state_dict(load_checkpoint(init)['params'])
             optimizer = torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(betas))
             losses = []
             for index in batches:
@@ -307,7 +308,7 @@ def same_batch_check(args, init, lr_faces, hr_faces):
     mine = ours.get_bare_model(ours.net_g).state_dict()
     their_losses, reference = theirs(torch.get_num_threads())
     _, one_thread = theirs(1)
-    start = torch.load(init, map_location='cpu', weights_only=True)['params']
+    start = load_checkpoint(init)['params']
     keys = [k for k in start if start[k].is_floating_point()]
     moved = sum((reference[k] - start[k]).abs().sum().item() for k in keys)
 

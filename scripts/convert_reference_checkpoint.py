@@ -8,13 +8,13 @@ nets work in [-1, 1]); the script prints the exact YAML block.
 """
 import argparse
 
-import torch
 import yaml
 
 import mrr_plugin  # noqa: F401  (registers the archs)
 from mrr_plugin.archs.reference_checkpoint import CONVERTIBLE_ARCHS, convert_reference_state_dict
 from mrr_plugin.cli import CommandError, run
 from mrr_plugin.compat import atomic_torch_save
+from mrr_plugin.utils.checkpoint_file import load_checkpoint
 
 
 def parse_arch_options(pairs):
@@ -30,7 +30,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         arch_kwargs = parse_arch_options(args.arch_opt)
-        checkpoint = torch.load(args.input, map_location='cpu', weights_only=True)
+        checkpoint = load_checkpoint(args.input)
         converted = convert_reference_state_dict(args.arch, checkpoint, **arch_kwargs)
     except (OSError, ValueError, RuntimeError, TypeError) as error:
         raise CommandError(f'{args.input}: {error}') from error

@@ -1,11 +1,17 @@
-"""Shared fixtures: the team's real dev faces (skipped when ../shared is absent) and small LMDBs built from them."""
+"""Shared fixtures: faces the project draws (``face_pairs``, ``face_lmdbs``, ``real_lr_faces``; always available, for
+every behaviour test) and the team's real dev faces (``dev_faces``, ``wider_faces``; skipped when ../shared is
+absent, for measurements of quality only)."""
 import os
+import shutil
 from os import path as osp
 
+import cv2
+import numpy as np
 import pytest
 
 import mrr_plugin  # noqa: F401  (patches basicsr and fills the registries before any test imports basicsr)
-from mrr_plugin.data.face_lmdb import build_face_lmdb, list_images
+from mrr_plugin.data.face_lmdb import build_face_lmdb
+from mrr_plugin.data.image_folder import list_images
 from mrr_plugin.preparation.synthetic_faces import write_synthetic_faces
 
 PROJECT_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -36,10 +42,37 @@ def wider_faces():
 
 
 @pytest.fixture(scope='session')
-def dev_lmdbs(dev_faces, tmp_path_factory):
-    """Train HR LMDB (24 real faces) and paired val LMDBs (4 other real faces)."""
-    hr, lr, names = dev_faces
-    root = tmp_path_factory.mktemp('dev_lmdb')
+def synthetic_faces(tmp_path_factory):
+    """Folder of 12 synthetic 128x128 faces (always available)."""
+    folder = str(tmp_path_factory.mktemp('synthetic') / 'HR')
+    write_synthetic_faces(folder, 12)
+    return folder
+
+
+def write_synthetic_pairs(folder, count, seed=0):
+    """``folder/HR`` (synthetic 128x128 faces) and ``folder/LR`` (PIL bicubic 16x16) with the same file names."""
+    from PIL import Image
+    hr, lr = osp.join(folder, 'HR'), osp.join(folder, 'LR')
+    os.makedirs(lr, exist_ok=True)
+    for path in write_synthetic_faces(hr, count, seed=seed):
+        with Image.open(path) as face:
+            face.convert('RGB').resize((16, 16), Image.BICUBIC).save(osp.join(lr, osp.basename(path)))
+    return hr, lr
+
+
+@pytest.fixture(scope='session')
+def face_pairs(tmp_path_factory):
+    """(HR folder, LR folder, sorted file names) of 40 synthetic face pairs (HR 128x128, LR its PIL bicubic 16x16,
+    as the DIC test sets are made): the faces behaviour tests use; always available (real faces: ``dev_faces``)."""
+    hr, lr = write_synthetic_pairs(str(tmp_path_factory.mktemp('face_pairs')), 40)
+    return hr, lr, list_images(hr)
+
+
+@pytest.fixture(scope='session')
+def face_lmdbs(face_pairs, tmp_path_factory):
+    """Train HR LMDB (24 synthetic faces) and paired val LMDBs (4 other faces)."""
+    hr, lr, names = face_pairs
+    root = tmp_path_factory.mktemp('face_lmdbs')
     paths = {'train_hr': str(root / 'train_HR.lmdb'), 'val_hr': str(root / 'val_HR.lmdb'),
              'val_lr': str(root / 'val_LR.lmdb')}
     build_face_lmdb(hr, paths['train_hr'], names=names[:24], progress=False)
@@ -48,11 +81,22 @@ def dev_lmdbs(dev_faces, tmp_path_factory):
 
 
 @pytest.fixture(scope='session')
-def synthetic_faces(tmp_path_factory):
-    """Folder of 12 synthetic 128x128 faces (always available)."""
-    folder = str(tmp_path_factory.mktemp('synthetic') / 'HR')
-    write_synthetic_faces(folder, 12)
-    return folder
+def real_lr_faces(tmp_path_factory):
+    """A folder of 24 synthetic faces degraded the way real low-quality faces look (blurred, reduced to 16-28 px,
+    noisy, JPEG-compressed, stored upsampled to 128x128 JPEGs like ``../shared``'s WIDER faces): unpaired LR
+    input for behaviour tests; always available (real ones: ``wider_faces``)."""
+    folder = tmp_path_factory.mktemp('real_lr_faces')
+    rng = np.random.default_rng(7)
+    for index, path in enumerate(write_synthetic_faces(str(folder / 'clean'), 24, seed=3)):
+        face = cv2.GaussianBlur(cv2.imread(path), (0, 0), rng.uniform(0.5, 2.0))
+        side = int(rng.integers(16, 29))
+        small = cv2.resize(face, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+        small = np.clip(small + rng.normal(0, rng.uniform(2, 10), small.shape), 0, 255).astype(np.uint8)
+        _, jpeg = cv2.imencode('.jpg', small, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 80))])
+        up = cv2.resize(cv2.imdecode(jpeg, cv2.IMREAD_COLOR), (128, 128), interpolation=cv2.INTER_CUBIC)
+        cv2.imwrite(str(folder / f'{index}.jpg'), up, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    shutil.rmtree(folder / 'clean')
+    return str(folder)
 
 
 @pytest.fixture

@@ -31,8 +31,8 @@ def checkpoints(tmp_path_factory):
     return folder
 
 
-def run_benchmark(out, dev_faces, checkpoints, lpips_backbones, *extra):
-    hr, lr, _ = dev_faces
+def run_benchmark(out, face_pairs, checkpoints, lpips_backbones, *extra):
+    hr, lr, _ = face_pairs
     command = [sys.executable, '-m', 'mrr_plugin.benchmark', '--hr', hr, '--lr', lr, '--out', str(out), '--limit',
                '20', '--timing-runs', '2', '--timing-batch', '4', '--grid-faces', '3',
                '--lpips-backbone', lpips_backbones['alexnet'],
@@ -43,10 +43,10 @@ def run_benchmark(out, dev_faces, checkpoints, lpips_backbones, *extra):
     return result.stdout
 
 
-def test_benchmark_writes_every_output_and_resumes(dev_faces, checkpoints, lpips_backbones, random_facexlib_weights,
+def test_benchmark_writes_every_output_and_resumes(face_pairs, checkpoints, lpips_backbones, random_facexlib_weights,
                                                    tmp_path):
     out = tmp_path / 'bench'
-    stdout = run_benchmark(out, dev_faces, checkpoints, lpips_backbones)
+    stdout = run_benchmark(out, face_pairs, checkpoints, lpips_backbones)
     with open(out / 'results.csv') as f:
         rows = {row['method']: row for row in csv.DictReader(f)}
     assert list(rows) == ['bicubic', 'MRRNet', 'EDSR']
@@ -67,9 +67,9 @@ def test_benchmark_writes_every_output_and_resumes(dev_faces, checkpoints, lpips
     assert len(os.listdir(out / 'sr' / 'MRRNet')) == 3
     assert '| bicubic |' in stdout
 
-    again = run_benchmark(out, dev_faces, checkpoints, lpips_backbones)
+    again = run_benchmark(out, face_pairs, checkpoints, lpips_backbones)
     assert again.count('reusing') == 3
-    forced = run_benchmark(out, dev_faces, checkpoints, lpips_backbones, '--force', '--save-images', '--weights-dir',
+    forced = run_benchmark(out, face_pairs, checkpoints, lpips_backbones, '--force', '--save-images', '--weights-dir',
                            random_facexlib_weights)  # random facexlib weights: plumbing of the face columns
     assert 'reusing' not in forced and len(os.listdir(out / 'sr' / 'EDSR')) == 20
     with open(out / 'results.csv') as f:
@@ -81,7 +81,7 @@ def test_benchmark_writes_every_output_and_resumes(dev_faces, checkpoints, lpips
     record = json.loads((out / 'methods' / 'MRRNet.json').read_text())
     assert record['results']['psnr_dic'] == pytest.approx(float(rows['MRRNet']['psnr_dic']))
 
-    protocols = run_benchmark(out, dev_faces, checkpoints, lpips_backbones, '--protocol', 'dic,sparnet,sfmnet',
+    protocols = run_benchmark(out, face_pairs, checkpoints, lpips_backbones, '--protocol', 'dic,sparnet,sfmnet',
                               '--published', 'CelebA')
     assert 'reusing' not in protocols  # other columns: recomputed
     with open(out / 'results.csv') as f:
@@ -93,14 +93,14 @@ def test_benchmark_writes_every_output_and_resumes(dev_faces, checkpoints, lpips
     assert 'Face-SPARNet protocol' in markdown and 'SFMNet protocol' in markdown
     assert 'Published CelebA numbers (quoted, not measured here' in markdown
     assert '| MRRNet | 27.27 | 0.7873 |  |' in markdown
-    bad = subprocess.run([sys.executable, '-m', 'mrr_plugin.benchmark', '--hr', dev_faces[0], '--lr', dev_faces[1],
+    bad = subprocess.run([sys.executable, '-m', 'mrr_plugin.benchmark', '--hr', face_pairs[0], '--lr', face_pairs[1],
                           '--out', str(tmp_path / 'bad'), '--protocol', 'dic,psnr'], capture_output=True, text=True)
     assert bad.returncode == 1 and 'known protocols are dic, sparnet, sfmnet, basicsr' in bad.stderr
     assert not (tmp_path / 'bad').exists()
 
 
-def test_bad_method_is_one_clear_error(dev_faces, tmp_path):
-    hr, lr, _ = dev_faces
+def test_bad_method_is_one_clear_error(face_pairs, tmp_path):
+    hr, lr, _ = face_pairs
     for spec, message in [('X=missing.yml', 'does not exist'), ('X=nothing.pth@MRRNet', 'does not exist'),
                           ('X=model.pth', 'CHECKPOINT@ARCH'), ('bicubic=a.pth@EDSR', 'always included'),
                           ('X=a.yml.pth@EDSR:upscale=8', 'does not exist'),
@@ -112,9 +112,9 @@ def test_bad_method_is_one_clear_error(dev_faces, tmp_path):
         assert not (tmp_path / 'out').exists()
 
 
-def test_real_faces_without_ground_truth_get_niqe_only(wider_faces, checkpoints, tmp_path):
+def test_real_faces_without_ground_truth_get_niqe_only(real_lr_faces, checkpoints, tmp_path):
     out = tmp_path / 'real'
-    result = subprocess.run([sys.executable, '-m', 'mrr_plugin.benchmark', '--lr', wider_faces, '--out', str(out),
+    result = subprocess.run([sys.executable, '-m', 'mrr_plugin.benchmark', '--lr', real_lr_faces, '--out', str(out),
                              '--limit', '12', '--timing-runs', '1', '--timing-batch', '2', '--grid-faces', '2',
                              '--method', f'MRRNet={checkpoints / "test_MRRNet.yml"}'],
                             env=python_env(out), capture_output=True, text=True, timeout=900)

@@ -56,19 +56,19 @@ def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ['net_g_latest.pth']  # no temporary left behind
 
 
-def test_two_datasets_on_one_lmdb_in_one_process(dev_lmdbs):
+def test_two_datasets_on_one_lmdb_in_one_process(face_lmdbs):
     """lmdb >= 2 refuses a second open of an environment per process; train and val often share one."""
     from basicsr.data import build_dataset
-    opt = {'name': 'v', 'type': 'PairedImageDataset', 'dataroot_gt': dev_lmdbs['val_hr'], 'phase': 'val',
-           'dataroot_lq': dev_lmdbs['val_lr'], 'io_backend': {'type': 'lmdb'}, 'scale': 8}
+    opt = {'name': 'v', 'type': 'PairedImageDataset', 'dataroot_gt': face_lmdbs['val_hr'], 'phase': 'val',
+           'dataroot_lq': face_lmdbs['val_lr'], 'io_backend': {'type': 'lmdb'}, 'scale': 8}
     first, second = build_dataset(opt), build_dataset(opt)
     torch.testing.assert_close(first[0]['gt'], second[0]['gt'])
     assert first[0]['lq'].shape == (3, 16, 16)
 
 
-def test_missing_lmdb_key_and_missing_lmdb_are_clear_errors(dev_lmdbs, tmp_path):
+def test_missing_lmdb_key_and_missing_lmdb_are_clear_errors(face_lmdbs, tmp_path):
     from basicsr.utils import FileClient
-    client = FileClient('lmdb', db_paths=[dev_lmdbs['val_hr']], client_keys=['gt'])
+    client = FileClient('lmdb', db_paths=[face_lmdbs['val_hr']], client_keys=['gt'])
     with pytest.raises(KeyError, match='no_such_face'):
         client.get('no_such_face', 'gt')
     with pytest.raises(FileNotFoundError, match='not an LMDB folder'):

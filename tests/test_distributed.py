@@ -50,13 +50,13 @@ def assert_same_weights(record, iteration, skip_batchnorm_statistics=False):
 
 @pytest.mark.parametrize('model, precision', [('RecordingFaceSRModel', 'fp32'), ('RecordingMRRGANModel', 'fp32'),
                                               ('RecordingFaceSRModel', 'bf16')])
-def test_two_process_gloo_training_and_resume(model, precision, dev_lmdbs, random_vgg19_weights, tmp_path):
+def test_two_process_gloo_training_and_resume(model, precision, face_lmdbs, random_vgg19_weights, tmp_path):
     root, record = tmp_path / 'project', tmp_path / 'record'
     root.mkdir()
     record.mkdir()
     precision_option = ('--force_yml', f'train:precision={precision}')
     # 24 faces, 2 ranks x batch 3: one epoch = 4 iterations
-    log = torchrun(root, record, write_options(tmp_path / 'opt.yml', dev_lmdbs, model, 4, random_vgg19_weights),
+    log = torchrun(root, record, write_options(tmp_path / 'opt.yml', face_lmdbs, model, 4, random_vgg19_weights),
                    *precision_option)
     assert 'Disable distributed' not in log
 
@@ -81,7 +81,7 @@ def test_two_process_gloo_training_and_resume(model, precision, dev_lmdbs, rando
         assert 'l_g_gan' in rank0_log and 'l_d' in rank0_log
     assert set(os.listdir(experiment / 'models')) == expected
 
-    log = torchrun(root, record, write_options(tmp_path / 'opt.yml', dev_lmdbs, model, 6, random_vgg19_weights),
+    log = torchrun(root, record, write_options(tmp_path / 'opt.yml', face_lmdbs, model, 6, random_vgg19_weights),
                    '--auto_resume', *precision_option)
     resumed_log = open(sorted(glob.glob(str(experiment / 'train_*.log')))[-1]).read()
     assert 'Resuming training from epoch: 0, iter: 4.' in resumed_log
@@ -90,12 +90,12 @@ def test_two_process_gloo_training_and_resume(model, precision, dev_lmdbs, rando
     assert sorted(os.listdir(experiment / 'training_states')) == ['2.state', '4.state', '6.state']
 
 
-def test_slurm_launcher_on_one_cpu_task(dev_lmdbs, random_vgg19_weights, tmp_path):
+def test_slurm_launcher_on_one_cpu_task(face_lmdbs, random_vgg19_weights, tmp_path):
     """``--launcher slurm`` as srun starts it (SLURM_* variables), here one task on CPU."""
     root, record = tmp_path / 'project', tmp_path / 'record'
     root.mkdir()
     record.mkdir()
-    options = write_options(tmp_path / 'opt.yml', dev_lmdbs, 'RecordingFaceSRModel', 2, random_vgg19_weights)
+    options = write_options(tmp_path / 'opt.yml', face_lmdbs, 'RecordingFaceSRModel', 2, random_vgg19_weights)
     env = dict(python_env(root), MRR_TEST_RECORD_DIR=str(record), OMP_NUM_THREADS='1', PYTHONPATH=PROJECT_ROOT,
                SLURM_PROCID='0', SLURM_NTASKS='1', SLURM_LOCALID='0', SLURM_NODELIST='localhost',
                MASTER_ADDR='127.0.0.1', MASTER_PORT='29531')
@@ -106,13 +106,13 @@ def test_slurm_launcher_on_one_cpu_task(dev_lmdbs, random_vgg19_weights, tmp_pat
     assert 'dist: True' in log and 'World size (gpu number): 1' in log and 'data_wait' in log
 
 
-def test_two_process_degradation_gan(dev_lmdbs, wider_faces, tmp_path):
+def test_two_process_degradation_gan(face_lmdbs, real_lr_faces, tmp_path):
     """H2L, D_LR, L2H and D_HR all train under DDP and stay identical on both ranks."""
     import yaml
     root, record = tmp_path / 'project', tmp_path / 'record'
     root.mkdir()
     record.mkdir()
-    options = degradation_gan_options(tmp_path / 'dg.yml', dev_lmdbs, wider_faces, 'ddp_dg', 2)
+    options = degradation_gan_options(tmp_path / 'dg.yml', face_lmdbs, real_lr_faces, 'ddp_dg', 2)
     with open(options) as f:
         opt = yaml.safe_load(f)
     opt['model_type'] = 'RecordingDegradationGANModel'
@@ -127,12 +127,12 @@ def test_two_process_degradation_gan(dev_lmdbs, wider_faces, tmp_path):
     assert 'World size (gpu number): 2' in rank0_log and 'l_h2l_gan' in rank0_log
 
 
-def test_two_process_sparnethd(dev_lmdbs, random_vgg19_weights, tmp_path):
+def test_two_process_sparnethd(face_lmdbs, random_vgg19_weights, tmp_path):
     """SPARNetHD under DDP: spectral-norm G and 3-scale D with gradient checkpointing stay identical on both ranks."""
     root, record = tmp_path / 'project', tmp_path / 'record'
     root.mkdir()
     record.mkdir()
-    options = sparnethd_options(tmp_path / 'hd.yml', dev_lmdbs, 'ddp_hd', 2, random_vgg19_weights,
+    options = sparnethd_options(tmp_path / 'hd.yml', face_lmdbs, 'ddp_hd', 2, random_vgg19_weights,
                                 model_type='RecordingSPARNetHDModel', workers=0)
     log = torchrun(root, record, options)
     assert 'Disable distributed' not in log

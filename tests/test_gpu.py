@@ -19,17 +19,17 @@ def run(command, root, **env):
     return result.stdout + result.stderr
 
 
-def test_compiled_training_step_on_cuda(dev_lmdbs, tmp_path):
-    opt = tiny_training_dict(dev_lmdbs, 'cuda_compile', 2, train_extra={'compile': True, 'precision': 'bf16'},
+def test_compiled_training_step_on_cuda(face_lmdbs, tmp_path):
+    opt = tiny_training_dict(face_lmdbs, 'cuda_compile', 2, train_extra={'compile': True, 'precision': 'bf16'},
                              top_extra={'num_gpu': 1})
     log = run([sys.executable, '-m', 'mrr_plugin.train', '-opt', write_options(tmp_path / 'c.yml', opt)], tmp_path)
     assert 'Validation' in log
 
 
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason='nccl DDP needs two CUDA devices')
-def test_two_process_nccl_training(dev_lmdbs, tmp_path):
+def test_two_process_nccl_training(face_lmdbs, tmp_path):
     top = {'num_gpu': 1, 'dist_params': {'backend': 'nccl'}}
-    opt = tiny_training_dict(dev_lmdbs, 'nccl', 4, batch=3, top_extra=top)
+    opt = tiny_training_dict(face_lmdbs, 'nccl', 4, batch=3, top_extra=top)
     log = run([TORCHRUN, '--standalone', '--nproc_per_node=2', '-m', 'mrr_plugin.train', '-opt',
                write_options(tmp_path / 'n.yml', opt), '--launcher', 'pytorch'], tmp_path, PYTHONPATH=PROJECT_ROOT)
     assert 'World size (gpu number): 2' in log

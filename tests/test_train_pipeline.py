@@ -24,10 +24,10 @@ def run_train(root, options, *extra, cwd):
     return result.stdout + result.stderr
 
 
-def test_train_writes_checkpoints_state_and_tensorboard_then_resumes(dev_lmdbs, tmp_path):
+def test_train_writes_checkpoints_state_and_tensorboard_then_resumes(face_lmdbs, tmp_path):
     root = tmp_path / 'project'
     root.mkdir()
-    options = write_options(tmp_path, dev_lmdbs, 4)
+    options = write_options(tmp_path, face_lmdbs, 4)
     log = run_train(root, options, cwd=tmp_path)
     experiment = root / 'experiments' / 'MRRNet_pipeline_test'
     assert sorted(os.listdir(experiment / 'models')) == ['net_g_2.pth', 'net_g_4.pth', 'net_g_latest.pth']
@@ -46,7 +46,7 @@ def test_train_writes_checkpoints_state_and_tensorboard_then_resumes(dev_lmdbs, 
     # resume from another working directory: continues at iteration 5, not from scratch
     other_cwd = tmp_path / 'elsewhere'
     other_cwd.mkdir()
-    options = write_options(tmp_path, dev_lmdbs, 6)
+    options = write_options(tmp_path, face_lmdbs, 6)
     log = run_train(root, options, '--auto_resume', cwd=other_cwd)
     assert 'Resuming training from epoch: 0, iter: 4.' in log
     assert 'iter:       5' in log and 'iter:       1,' not in log
@@ -58,7 +58,7 @@ def test_train_writes_checkpoints_state_and_tensorboard_then_resumes(dev_lmdbs, 
 
 
 @pytest.mark.parametrize('model', ['MRRGAN', 'SPARNet'])
-def test_gan_and_sparnet_recipes_save_and_resume(model, dev_lmdbs, random_vgg19_weights, tmp_path):
+def test_gan_and_sparnet_recipes_save_and_resume(model, face_lmdbs, random_vgg19_weights, tmp_path):
     if model == 'MRRGAN':
         train_extra, top_extra = gan_training_extras(random_vgg19_weights)
         kwargs = dict(model_type='MRRGANModel', network_g={'type': 'MRRNet', 'min_ch': 8, 'max_ch': 16, 'res_depth': 1},
@@ -71,7 +71,7 @@ def test_gan_and_sparnet_recipes_save_and_resume(model, dev_lmdbs, random_vgg19_
     root = tmp_path / 'project'
     root.mkdir()
     name = f'{model}_pipeline_test'
-    run_train(root, write_options(tmp_path, dev_lmdbs, 2, name=name, **kwargs), cwd=tmp_path)
+    run_train(root, write_options(tmp_path, face_lmdbs, 2, name=name, **kwargs), cwd=tmp_path)
     experiment = root / 'experiments' / name
     assert sorted(os.listdir(experiment / 'models')) == expected_models
     checkpoint = torch.load(experiment / 'models' / 'net_g_2.pth', weights_only=True)
@@ -80,7 +80,7 @@ def test_gan_and_sparnet_recipes_save_and_resume(model, dev_lmdbs, random_vgg19_
         key = 'encoder.1.preact_func.0.norm.running_mean'
         torch.testing.assert_close(ema[key], live[key])
         assert ema[key].abs().sum() > 0
-    log = run_train(root, write_options(tmp_path, dev_lmdbs, 3, name=name, **kwargs), '--auto_resume', cwd=tmp_path)
+    log = run_train(root, write_options(tmp_path, face_lmdbs, 3, name=name, **kwargs), '--auto_resume', cwd=tmp_path)
     assert 'Resuming training from epoch: 0, iter: 2.' in log and 'iter:       3' in log
     state = torch.load(experiment / 'training_states' / '2.state', weights_only=False)
     assert len(state['optimizers']) == (2 if model == 'MRRGAN' else 1)
@@ -89,14 +89,14 @@ def test_gan_and_sparnet_recipes_save_and_resume(model, dev_lmdbs, random_vgg19_
         assert sorted(os.listdir(experiment / 'models'))[:2] == ['net_d_2.pth', 'net_d_latest.pth']
 
 
-def test_sparnethd_reduced_width_trains_saves_and_resumes(dev_lmdbs, random_vgg19_weights, tmp_path):
+def test_sparnethd_reduced_width_trains_saves_and_resumes(face_lmdbs, random_vgg19_weights, tmp_path):
     """SPARNetHD (reduced width) trains with feature matching, saves EMA weights with spectral norm, resumes."""
     root = tmp_path / 'project'
     root.mkdir()
     name = 'SPARNetHD_pipeline_test'
 
     def options(total_iter):
-        return sparnethd_options(tmp_path / f'{name}.yml', dev_lmdbs, name, total_iter, random_vgg19_weights)
+        return sparnethd_options(tmp_path / f'{name}.yml', face_lmdbs, name, total_iter, random_vgg19_weights)
 
     log = run_train(root, options(2), cwd=tmp_path)
     assert 'l_g_fm' in log and 'Validation dev_val' in log
@@ -109,18 +109,19 @@ def test_sparnethd_reduced_width_trains_saves_and_resumes(dev_lmdbs, random_vgg1
     assert 'Resuming training from epoch: 0, iter: 2.' in log and 'iter:       3' in log
 
 
-def test_degradation_gan_trains_both_stages_saves_and_resumes(dev_lmdbs, wider_faces, tmp_path):
+def test_degradation_gan_trains_both_stages_saves_and_resumes(face_lmdbs, real_lr_faces, tmp_path):
     """Bulat et al.'s H2L + L2H on real WIDER faces and real CelebA HR faces, joint, then L2H alone on a saved H2L."""
     root = tmp_path / 'project'
     root.mkdir()
     name = 'DegradationGAN_pipeline_test'
-    log = run_train(root, degradation_gan_options(tmp_path / 'dg.yml', dev_lmdbs, wider_faces, name, 2), cwd=tmp_path)
+    log = run_train(root, degradation_gan_options(tmp_path / 'dg.yml', face_lmdbs, real_lr_faces, name, 2),
+                    cwd=tmp_path)
     for term in ('l_h2l_pix', 'l_h2l_gan', 'l_d_lr', 'l_l2h_pix', 'l_l2h_gan', 'l_d_hr', 'Validation cycle'):
         assert term in log
     models = root / 'experiments' / name / 'models'
     assert sorted(os.listdir(models)) == sorted(f'net_{n}_{i}.pth' for n in ('h2l', 'l2h', 'd_lr', 'd_hr')
                                                 for i in ('2', 'latest'))
-    log = run_train(root, degradation_gan_options(tmp_path / 'dg.yml', dev_lmdbs, wider_faces, name, 3),
+    log = run_train(root, degradation_gan_options(tmp_path / 'dg.yml', face_lmdbs, real_lr_faces, name, 3),
                     '--auto_resume', cwd=tmp_path)
     assert 'Resuming training from epoch: 0, iter: 2.' in log and 'iter:       3' in log
     state = torch.load(root / 'experiments' / name / 'training_states' / '2.state', weights_only=False)
@@ -128,7 +129,7 @@ def test_degradation_gan_trains_both_stages_saves_and_resumes(dev_lmdbs, wider_f
 
     # stage by stage: L2H alone on the trained H2L (frozen, so its weights do not move)
     h2l = str(models / 'net_h2l_2.pth')
-    log = run_train(root, degradation_gan_options(tmp_path / 'l2h.yml', dev_lmdbs, wider_faces, 'L2H_stage', 2,
+    log = run_train(root, degradation_gan_options(tmp_path / 'l2h.yml', face_lmdbs, real_lr_faces, 'L2H_stage', 2,
                                                   stages='l2h', pretrain_h2l=h2l), cwd=tmp_path)
     assert 'l_l2h_pix' in log and 'l_h2l_pix' not in log
     saved = torch.load(root / 'experiments' / 'L2H_stage' / 'models' / 'net_h2l_2.pth', weights_only=True)
@@ -136,14 +137,14 @@ def test_degradation_gan_trains_both_stages_saves_and_resumes(dev_lmdbs, wider_f
         torch.testing.assert_close(saved['params'][key], value)
 
 
-def test_compiled_generator_trains_like_eager_and_saves_plain_checkpoints(dev_lmdbs, tmp_path):
+def test_compiled_generator_trains_like_eager_and_saves_plain_checkpoints(face_lmdbs, tmp_path):
     """``train.compile: true``: the same losses as the eager run (same seed and data) and checkpoints with the
     plain keys, so they load into an uncompiled net."""
     root = tmp_path / 'project'
     root.mkdir()
     losses, weights = {}, {}
     for name, extra in [('eager', None), ('compiled', {'compile': True})]:
-        options = write_options(tmp_path, dev_lmdbs, 2, name=f'MRRNet_{name}', train_extra=extra)
+        options = write_options(tmp_path, face_lmdbs, 2, name=f'MRRNet_{name}', train_extra=extra)
         run_train(root, options, cwd=tmp_path)
         events = EventAccumulator(str(root / 'tb_logger' / f'MRRNet_{name}'))
         events.Reload()

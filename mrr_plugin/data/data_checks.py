@@ -8,22 +8,22 @@
 
 Each problem is one sentence naming the option and the file; at most a few files are listed per problem.
 """
-import os
+import io
 from os import path as osp
 
-from PIL import Image
 from tqdm import tqdm
 
-from mrr_plugin.data.face_image_io import BadImageError, decode_rgb
-from mrr_plugin.data.face_lmdb import IMAGE_EXTENSIONS, finish_interrupted_replacement, read_build_info
+from mrr_plugin.data.face_image_io import BadImageError, decode_rgb, image_size, read_image
+from mrr_plugin.data.face_lmdb import finish_interrupted_replacement, read_build_info
+from mrr_plugin.data.image_folder import ImageFolderError, listed, scan_images
+from mrr_plugin.utils.lmdb_file import DamagedLmdbError, lmdb_environment
 
 LISTED = 5  # files named per problem
 PROGRESS_FROM = 5000  # folders with at least this many files show a progress bar while they are scanned
 
 
 def _listed(names):
-    names = sorted(names)
-    return ', '.join(names[:LISTED]) + (f' and {len(names) - LISTED} more' if len(names) > LISTED else '')
+    return listed(names, LISTED)
 
 
 def lmdb_faces(root):
@@ -45,30 +45,58 @@ def lmdb_faces(root):
 
 def folder_faces(root, full=False):
     """``({file name: (height, width) or None if bad}, {file name: reason})`` of the images directly in a folder
-    (as BasicSR and the face datasets list them): headers only, or every image decoded with ``full``."""
-    faces, bad = {}, {}
-    names = sorted(os.listdir(root))
+    (as BasicSR and the face datasets list them; :func:`~mrr_plugin.data.image_folder.scan_images`: entries named
+    like images that are not regular files are bad): headers only, or every image decoded with ``full``."""
+    scan = scan_images(root)
+    faces, bad = dict.fromkeys(scan.bad), dict(scan.bad)
     # a bar only where the scan takes a while (CelebA's 200k faces: about a minute of headers)
-    for relative in tqdm(names, desc=f'checking {root}', unit='file', leave=False, disable=len(names) < PROGRESS_FROM):
-        path = osp.join(root, relative)
-        if relative.lower().endswith(IMAGE_EXTENSIONS) and osp.isfile(path):
-            try:
-                if full:
-                    with open(path, 'rb') as f:
-                        width, height = decode_rgb(f.read(), relative).size
-                else:
-                    if osp.getsize(path) == 0:
-                        raise BadImageError(f'{relative}: empty file.')
-                    with Image.open(path) as image:
-                        width, height = image.size
-            except BadImageError as error:
-                bad[relative], faces[relative] = str(error), None
-                continue
-            except Exception as error:  # PIL's header errors (UnidentifiedImageError, OSError, SyntaxError)
-                bad[relative], faces[relative] = f'{relative}: not an image ({error}).', None
-                continue
-            faces[relative] = (height, width)
+    for name in tqdm(scan.names, desc=f'checking {root}', unit='file', leave=False,
+                     disable=len(scan.names) < PROGRESS_FROM):
+        path = osp.join(root, name)
+        try:
+            width, height = read_image(path, name=name).size if full else image_size(path, name=name)
+        except BadImageError as error:
+            bad[name], faces[name] = str(error), None
+            continue
+        faces[name] = (height, width)
     return faces, bad
+
+
+def _record_problems(txn, faces, full, root):
+    """{key: reason} of the records that are missing, empty, not images or not of their listed size."""
+    bad = {}
+    for key in tqdm(sorted(faces), desc=f'checking {root}', unit='face', leave=False,
+                    disable=len(faces) < PROGRESS_FROM):
+        value = txn.get(key.encode('ascii', 'replace'))
+        if not value:
+            bad[key] = f'{key}: {"missing" if value is None else "empty record"}'
+            continue
+        try:
+            width, height = decode_rgb(value, key).size if full else image_size(io.BytesIO(value), name=key)
+        except BadImageError as error:
+            bad[key] = str(error)
+            continue
+        if (height, width) != tuple(faces[key]):
+            bad[key] = f'{key}: {width}x{height}, meta_info.txt says {faces[key][1]}x{faces[key][0]}'
+    return bad
+
+
+def lmdb_record_problems(root, faces, full=False):
+    """Every record of an LMDB that ``meta_info.txt`` lists (``faces``: {key: (height, width)}) is present, holds
+    an image whose header (``full``: decoded pixels) has the listed size. The file itself is validated before it is
+    mapped (:func:`~mrr_plugin.utils.lmdb_file.open_lmdb`); one sentence per problem, a few keys named."""
+    import lmdb
+    try:
+        with lmdb_environment(root) as env, env.begin(write=False) as txn:
+            bad = _record_problems(txn, faces, full, root)
+    except DamagedLmdbError as error:
+        return [str(error)]
+    except lmdb.Error as error:  # MDB_CORRUPTED and the like: LMDB's own consistency checks
+        return [f'{root}: the LMDB is corrupted ({str(error).splitlines()[0]}); copy or build it again.']
+    if not bad:
+        return []
+    return [f'{root}: {len(bad)} record(s) are missing or not the images meta_info.txt lists: '
+            f'{_listed(bad.values())}.']
 
 
 def dataset_problems(where, dataset, scale, full=False, labels=None):
@@ -92,8 +120,14 @@ def dataset_problems(where, dataset, scale, full=False, labels=None):
                 faces[key] = lmdb_faces(root)
             except ValueError as error:
                 problems.append(f'{root_labels[key]}: {error}.')
+                continue
+            problems += [f'{root_labels[key]}: {problem}' for problem in lmdb_record_problems(root, faces[key], full)]
         else:
-            faces[key], bad = folder_faces(root, full)
+            try:
+                faces[key], bad = folder_faces(root, full)
+            except ImageFolderError as error:
+                problems.append(f'{root_labels[key]}: {error}')
+                continue
             if bad:
                 problems.append(f'{root_labels[key]}: {len(bad)} file(s) of {root} are not readable images: '
                                 f'{_listed(bad.values())}')

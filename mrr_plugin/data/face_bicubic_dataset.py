@@ -11,7 +11,7 @@ from torchvision.transforms import RandomResizedCrop
 from torchvision.transforms.functional import normalize
 
 from mrr_plugin.data.face_image_io import bicubic, decode_rgb, to_tensor
-from mrr_plugin.data.face_lmdb import IMAGE_EXTENSIONS
+from mrr_plugin.data.image_folder import IMAGE_EXTENSIONS
 
 
 class FaceImageReader:

@@ -10,7 +10,7 @@ A paired rebuild (``--overwrite``) replaces both LMDBs or neither: both are buil
 a journal (``<out>.replacing``) lists the renames, and a build or check that finds a journal of a killed
 replacement completes it before anything reads the pair.
 """
-import fcntl
+import contextlib
 import json
 import os
 import shutil
@@ -22,9 +22,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from mrr_plugin.data.face_image_io import BadImageError, decode_rgb
+from mrr_plugin.data.face_image_io import BadImageError, read_image
+from mrr_plugin.data.image_folder import ImageFolderError, scan_images
+from mrr_plugin.utils.run_lock import file_lock
 
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp', '.tif', '.tiff')
 PNG_COMPRESSION = 1
 
 
@@ -36,7 +37,7 @@ class LmdbBuildReport:
     outputs: list = field(default_factory=list)
 
 
-class LmdbBuildError(RuntimeError):
+class LmdbBuildError(ValueError):
     """The build was refused or rejected input; nothing was left at the output paths."""
 
 
@@ -46,21 +47,13 @@ def io_backend_for(root):
     return {'type': 'lmdb' if is_lmdb else 'disk'}
 
 
-def list_images(folder):
-    """Sorted image file names (not paths) directly inside ``folder``."""
-    if not osp.isdir(folder):
-        raise LmdbBuildError(f'{folder} is not a folder.')
-    return sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
-
-
 def lmdb_key(file_name):
     """LMDB key of an image file: its stem with dots replaced, as BasicSR cuts keys at the first dot."""
     return osp.splitext(file_name)[0].replace('.', '_')
 
 
 def _read_checked(path, expected_size):
-    with open(path, 'rb') as f:
-        image = decode_rgb(f.read(), osp.basename(path))
+    image = read_image(path, name=osp.basename(path))
     if expected_size is not None and image.size != (expected_size, expected_size):
         raise BadImageError(f'{osp.basename(path)}: size {image.size[0]}x{image.size[1]}, '
                             f'expected {expected_size}x{expected_size}.')
@@ -130,15 +123,16 @@ def finish_interrupted_replacement(out):
     journal = _journal_path(out)
     if not osp.exists(journal):
         return False
-    try:
-        with open(journal) as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            if not osp.exists(journal):  # another process finished it while this one waited
-                return True
-            renames = json.load(f)
-            _finish(renames, [_journal_path(target) for _, target in renames])
-    except FileNotFoundError:
-        pass
+    lock_path = f'{journal}.lock'
+    with file_lock(lock_path):  # portable (fcntl / msvcrt / a lock file)
+        try:
+            with open(journal) as f:
+                renames = json.load(f)
+        except FileNotFoundError:  # another process finished it while this one waited
+            return True
+        _finish(renames, [_journal_path(target) for _, target in renames])
+    with contextlib.suppress(OSError):  # the journal is gone: a process arriving now has nothing to wait for
+        os.remove(lock_path)
     return True
 
 
@@ -184,7 +178,15 @@ def build_face_lmdb(hr_folder,
         if osp.exists(out) and not overwrite:
             raise LmdbBuildError(f'{out} already exists; pass overwrite=True (--overwrite) to replace it.')
 
-    names = list_images(hr_folder) if names is None else list(names)
+    report = LmdbBuildReport()
+    if names is None:  # entries that are not readable files (dangling links, FIFOs...) are bad images
+        try:
+            scan = scan_images(hr_folder)
+        except ImageFolderError as error:
+            raise LmdbBuildError(str(error)) from None
+        names, report.bad = scan.names, dict(scan.bad)
+    else:
+        names = list(names)
     if not names:
         raise LmdbBuildError(f'No images in {hr_folder}.')
     keys = [lmdb_key(n) for n in names]
@@ -197,14 +199,16 @@ def build_face_lmdb(hr_folder,
 
     lr_names = {}
     if lr_folder is not None:
-        lr_by_stem = {osp.splitext(n)[0]: n for n in list_images(lr_folder)}
+        try:
+            lr_by_stem = {osp.splitext(n)[0]: n for n in scan_images(lr_folder).names}
+        except ImageFolderError as error:
+            raise LmdbBuildError(str(error)) from None
         missing = [n for n in names if osp.splitext(n)[0] not in lr_by_stem]
         if missing and not skip_bad:
             raise LmdbBuildError(f'{len(missing)} HR faces have no LR partner in {lr_folder}: {missing[:10]}.')
         lr_names = {n: lr_by_stem.get(osp.splitext(n)[0]) for n in names}
     lr_size = hr_size // scale if hr_size else None
 
-    report = LmdbBuildReport()
     temporaries = [_temporary_path(out) for out in outputs]
     for tmp in temporaries:
         shutil.rmtree(tmp, ignore_errors=True)

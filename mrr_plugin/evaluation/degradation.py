@@ -2,19 +2,18 @@
 import os.path as osp
 
 import torch
-import yaml
 from basicsr.archs import build_network
 
 from mrr_plugin.data.face_image_io import to_tensor
 from mrr_plugin.evaluation.methods import load_weights
+from mrr_plugin.utils.option_file import load_option_file
 from mrr_plugin.utils.visual import tensor_to_rgb
 
 
 def load_network_from_training_options(option_file, network_key, checkpoint, device='cpu'):
     """``opt[network_key]`` of a training option file, with ``checkpoint``'s weights, in eval mode on ``device``."""
-    with open(option_file) as f:
-        opt = yaml.safe_load(f)
-    if not isinstance(opt, dict) or network_key not in opt:
+    opt = load_option_file(option_file)
+    if network_key not in opt:
         raise ValueError(f'{option_file} has no {network_key} section.')
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint} does not exist.')

@@ -1,6 +1,5 @@
 """What a benchmark compares: bicubic and trained networks given as test-option YAMLs or checkpoint + arch."""
 import hashlib
-import os
 import os.path as osp
 from dataclasses import dataclass, field
 
@@ -10,6 +9,7 @@ from basicsr.archs import build_network
 from mrr_plugin.archs.pil_resize import pil_bicubic_resize
 from mrr_plugin.archs.reference_checkpoint import unwrap_state_dict
 from mrr_plugin.cli import load_options, parse_key_values
+from mrr_plugin.utils.checkpoint_file import load_checkpoint
 
 BICUBIC = 'bicubic'
 
@@ -20,13 +20,15 @@ class Method:
     name: str
     network: torch.nn.Module = None
     description: str = ''
-    sources: list = field(default_factory=list)  # files whose content identifies the method (for resuming)
+    sources: list = field(default_factory=list)  # files whose content identifies the method (for reuse)
 
     def fingerprint(self):
-        digest = hashlib.sha1(f'{self.name}|{self.description}'.encode())
+        """A digest of the method's name, description (arch and its options) and the bytes of its files (option
+        file, weights): a stored result is reused only for exactly this network."""
+        digest = hashlib.sha256(f'{self.name}|{self.description}'.encode())
         for path in self.sources:
-            stat = os.stat(path)
-            digest.update(f'{osp.realpath(path)}|{stat.st_size}|{stat.st_mtime_ns}'.encode())
+            with open(path, 'rb') as f:
+                digest.update(hashlib.file_digest(f, 'sha256').digest())
         return digest.hexdigest()
 
     def super_resolve(self, lr, scale):
@@ -53,7 +55,7 @@ def _require_checkpoint(what, checkpoint):
 
 def load_weights(network, checkpoint, param_key='params', strict=True):
     """Load a BasicSR checkpoint (``param_key``, else ``params``) or a plain state dict into ``network``."""
-    state = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    state = load_checkpoint(checkpoint)
     for key in (param_key, 'params'):  # BasicSR checkpoints; anything else is taken as a plain state dict
         if isinstance(state, dict) and key in state:
             state = state[key]

@@ -1,4 +1,5 @@
 """Evaluate one method on a paired face test set: SR outputs, per-image metrics, cost; cached per method."""
+import hashlib
 import json
 import os
 import os.path as osp
@@ -74,10 +75,9 @@ def load_unpaired_set(lr, limit=None, lr_size=16):
     """``[(name, lr_rgb_uint8, None)]`` of real low-quality faces without ground truth (a folder, e.g. the WIDER
     faces stored upsampled to 128): each reduced to ``lr_size`` with area interpolation (see
     :func:`~mrr_plugin.data.unpaired_face_dataset.resize_real_lr`). Unreadable files: ValueError naming them."""
-    from mrr_plugin.data.face_image_io import BadImageError
-    from mrr_plugin.data.face_lmdb import list_images
+    from mrr_plugin.data.face_image_io import BadImageError, read_image
+    from mrr_plugin.data.image_folder import list_images
     from mrr_plugin.data.unpaired_face_dataset import resize_real_lr
-    from mrr_plugin.preparation.face_preparation import load_image
     if not osp.isdir(lr):
         raise ValueError(f'--lr {lr}: without --hr, give a folder of real low-quality faces.')
     names = list_images(lr)[:limit]
@@ -86,13 +86,26 @@ def load_unpaired_set(lr, limit=None, lr_size=16):
     faces, bad = [], []
     for name in tqdm(names, desc='real faces', unit='face'):
         try:
-            faces.append((osp.splitext(name)[0], np.asarray(resize_real_lr(load_image(osp.join(lr, name)), lr_size)),
+            faces.append((osp.splitext(name)[0], np.asarray(resize_real_lr(read_image(osp.join(lr, name)), lr_size)),
                           None))
         except BadImageError:
             bad.append(name)
     if bad:
         raise ValueError(f'--lr {lr}: {len(bad)} file(s) cannot be read as images, e.g. {bad[:3]}.')
     return faces
+
+
+def faces_digest(faces):
+    """SHA-256 of the test set's content: every face's name and the bytes and shapes of its LR and HR images, so a
+    stored result is reused only for the very same faces (not for another set whose files have the same names)."""
+    digest = hashlib.sha256()
+    for name, lr, hr in faces:
+        for part in (name.encode(), lr, hr):
+            if isinstance(part, np.ndarray):
+                digest.update(f'{part.shape}{part.dtype}'.encode())
+                part = np.ascontiguousarray(part)
+            digest.update(b'-' if part is None else part)
+    return digest.hexdigest()
 
 
 def _uint8_batches(outputs, faces, size, device):
@@ -202,14 +215,16 @@ def cost(method, scale, options, device):
 
 
 def evaluate_method(method, faces, out_dir, options, scale=8, device='cpu', force=False):
-    """Evaluate ``method`` (or reuse ``out_dir/methods/<name>.json`` when its fingerprint matches).
+    """Evaluate ``method`` (or reuse ``out_dir/methods/<name>.json`` when its fingerprint matches: the digests of
+    the method's files (:meth:`Method.fingerprint`) and of the faces (:func:`faces_digest`), the options and the
+    protocols).
 
     Writes that JSON and the SR images of the grid faces (all faces with ``options['save_images']``) under
     ``out_dir/sr/<name>/``. Returns the JSON record.
     """
     record_path = osp.join(out_dir, 'methods', f'{method.name}.json')
     missing = missing_weights(options)
-    fingerprint = {'method': method.fingerprint(), 'faces': [face[0] for face in faces], 'options': options,
+    fingerprint = {'method': method.fingerprint(), 'faces': faces_digest(faces), 'options': options,
                    'optional_metrics': {key: reason is None for key, reason in missing.items()}}
     if not force and osp.isfile(record_path):
         with open(record_path) as f:

@@ -12,6 +12,7 @@ import torch
 from basicsr.utils.registry import METRIC_REGISTRY
 
 from mrr_plugin.utils import facexlib_weights
+from mrr_plugin.utils.checkpoint_file import load_checkpoint
 
 ALIGNMENT_FILE = 'alignment_WFLW_4HG.pth'
 RECOGNITION_FILE = 'recognition_arcface_ir_se50.pth'
@@ -25,7 +26,7 @@ def load_alignment(weights_dir, device='cpu'):
     if key not in _MODELS:
         from facexlib.alignment import FAN
         model = FAN(num_modules=4, num_landmarks=98, device=str(device))
-        model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True)['state_dict'], strict=True)
+        model.load_state_dict(load_checkpoint(path)['state_dict'], strict=True)
         _MODELS[key] = model.eval().to(device)
     return _MODELS[key]
 
@@ -37,7 +38,7 @@ def load_recognition(weights_dir, device='cpu'):
     if key not in _MODELS:
         from facexlib.recognition.arcface_arch import Backbone
         model = Backbone(num_layers=50, drop_ratio=0.6, mode='ir_se')
-        model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True), strict=True)
+        model.load_state_dict(load_checkpoint(path), strict=True)
         _MODELS[key] = model.eval().to(device)
     return _MODELS[key]
 

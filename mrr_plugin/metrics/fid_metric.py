@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from mrr_plugin.utils.checkpoint_file import load_checkpoint
+
 FID_WEIGHTS_FILE = 'pt_inception-2015-12-05-6726825d.pth'
 FID_WEIGHTS_URL = 'https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/' + FID_WEIGHTS_FILE
 
@@ -50,7 +52,7 @@ def load_fid_inception(weights_dir=None, device='cpu'):
     """BasicSR's ``InceptionV3`` (pool3 features, input resized to 299, expects [-1, 1]) with the local weights."""
     from basicsr.archs.inception import InceptionV3
     path = fid_weights_path(weights_dir)
-    torch.load(path, map_location='cpu', weights_only=True)  # plain tensors only, before basicsr reads it
+    load_checkpoint(path)  # plain tensors only, before basicsr reads it
     with _basicsr_reads(path):
         network = InceptionV3([3], resize_input=True, normalize_input=False)
     return network.eval().to(device)

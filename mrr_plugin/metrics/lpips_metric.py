@@ -13,6 +13,7 @@ from basicsr.utils.registry import METRIC_REGISTRY
 
 from mrr_plugin.metrics.offline_weights import TORCHVISION_FILES
 from mrr_plugin.utils import local_weights
+from mrr_plugin.utils.checkpoint_file import load_checkpoint
 
 _BACKBONES = {'alex': 'alexnet', 'vgg': 'vgg16'}
 _MODELS = {}
@@ -33,7 +34,7 @@ def load_lpips(net='alex', backbone_path=None, device='cpu'):
     if key not in _MODELS:
         import lpips
         model = lpips.LPIPS(net=net, pretrained=True, pnet_rand=True, verbose=False)  # pnet_rand: no download
-        features = {k[len('features.'):]: v for k, v in torch.load(path, map_location='cpu', weights_only=True).items()
+        features = {k[len('features.'):]: v for k, v in load_checkpoint(path).items()
                     if k.startswith('features.')}
         trunk = {}
         for slice_module in model.net.children():

@@ -10,12 +10,18 @@ from basicsr.utils import get_env_info, get_root_logger, get_time_str, make_exp_
 from basicsr.utils.options import dict2str
 
 from mrr_plugin.data.checked_samples import CheckedSamples
-from mrr_plugin.utils.options import parse_options
+from mrr_plugin.utils.options import hold_run_folder, parse_options
 
 
 def test_pipeline(root_path, argv=None):
     opt, _ = parse_options(root_path, is_train=False, argv=argv)
     torch.backends.cudnn.benchmark = True
+    with hold_run_folder(opt, opt['path']['results_root'], 'results folder'):
+        run_tests(opt)
+
+
+def run_tests(opt):
+    """BasicSR's test loop on parsed options, in a results folder this process holds."""
     make_exp_dirs(opt)
     log_file = osp.join(opt['path']['log'], f"test_{opt['name']}_{get_time_str()}.log")
     logger = get_root_logger(logger_name='basicsr', log_level=logging.INFO, log_file=log_file)

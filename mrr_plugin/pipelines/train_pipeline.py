@@ -13,6 +13,8 @@ differences:
   the uninterrupted and the resumed run draw different numbers afterwards);
 - a non-finite step stops the run, or is skipped with ``train.nonfinite: skip``
   (:mod:`mrr_plugin.models.nonfinite_guard`);
+- the experiment folder is locked by the run before it is archived or resumed (:mod:`mrr_plugin.utils.run_lock`):
+  a second run of the same name is refused while the first lives;
 - a face that cannot be read names its dataset and file (:mod:`mrr_plugin.data.checked_samples`; ``skip_bad``);
 - the log also shows ``data_wait``: the share of each step spent waiting for data.
 """
@@ -34,7 +36,7 @@ from basicsr.utils.options import copy_opt_file, dict2str
 from mrr_plugin.data.checked_samples import CheckedSamples
 from mrr_plugin.data.seeded_sampling import ResumableSampler, SeededSamples
 from mrr_plugin.models.nonfinite_guard import NonFiniteTraining
-from mrr_plugin.utils.options import parse_options
+from mrr_plugin.utils.options import hold_run_folder, parse_options
 from mrr_plugin.utils.resume import capture_rng_states, load_resume_state, preserved_rng_states, restore_rng_states
 
 
@@ -120,7 +122,12 @@ def resume_position(resume_state, data, opt, logger):
 def train_pipeline(root_path, argv=None):
     opt, args = parse_options(root_path, is_train=True, argv=argv)
     torch.backends.cudnn.benchmark = True
+    with hold_run_folder(opt, opt['path']['experiments_root'], 'experiment'):
+        train(opt, args)
 
+
+def train(opt, args):
+    """BasicSR's training loop on parsed options, in a run folder this process holds."""
     resume_state = load_resume_state(opt)
     if resume_state is None:
         make_exp_dirs(opt)

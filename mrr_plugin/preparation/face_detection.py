@@ -3,6 +3,7 @@ import numpy as np
 import torch
 
 from mrr_plugin.utils import facexlib_weights
+from mrr_plugin.utils.checkpoint_file import load_checkpoint
 
 DETECTION_FILE = 'detection_Resnet50_Final.pth'
 
@@ -14,7 +15,7 @@ def load_retinaface(weights_dir, device='cpu'):
     from facexlib.detection.retinaface import RetinaFace
     device = torch.device(device)
     model = RetinaFace(network_name='resnet50', half=False, device=device)
-    state = torch.load(path, map_location='cpu', weights_only=True)
+    state = load_checkpoint(path)
     model.load_state_dict({k.removeprefix('module.'): v for k, v in state.items()}, strict=True)
     return model.eval().to(device)
 

@@ -18,8 +18,9 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from mrr_plugin.data.face_image_io import BadImageError, bicubic
-from mrr_plugin.data.face_lmdb import IMAGE_EXTENSIONS, build_face_lmdb
+from mrr_plugin.data.face_image_io import BadImageError, bicubic, read_image
+from mrr_plugin.data.face_lmdb import build_face_lmdb
+from mrr_plugin.data.image_folder import IMAGE_EXTENSIONS
 from mrr_plugin.utils.visual import write_png
 
 DIC_ENLARGE = 0.3
@@ -90,18 +91,9 @@ def aligned_face(image, landmarks, size):
     return Image.fromarray(warped)
 
 
-def load_image(path):
-    """RGB ``PIL.Image`` of ``path``; BadImageError for unreadable files."""
-    try:
-        with Image.open(path) as image:
-            return image.convert('RGB')
-    except (OSError, SyntaxError, ValueError) as error:
-        raise BadImageError(f'cannot be read as an image ({error}).') from error
-
-
 def dic_hr_face(source, hr_size, enlarge=DIC_ENLARGE, resample=Image.BICUBIC):
     """The HR face of ``source``: DIC crop of its box (or aligned crop, or the whole image), resized to ``hr_size``."""
-    image = load_image(source.path)
+    image = read_image(source.path)
     if source.landmarks is not None:
         return aligned_face(image, source.landmarks, hr_size)
     if source.box is not None:

@@ -23,10 +23,10 @@ import numpy as np
 from tqdm import tqdm
 
 from mrr_plugin.cli import command
-from mrr_plugin.data.face_image_io import BadImageError
+from mrr_plugin.data.face_image_io import BadImageError, read_image
 from mrr_plugin.preparation.face_detection import detect_faces, load_retinaface
 from mrr_plugin.preparation.face_preparation import (FaceSource, add_output_arguments, dic_hr_face, find_images,
-                                                     load_image, prepare_splits, split_names)
+                                                     prepare_splits, split_names)
 
 
 def detect_all(images, args):
@@ -49,7 +49,7 @@ def detect_all(images, args):
 
     for count, stem in enumerate(tqdm(todo, desc='detect', unit='photo'), start=1):
         try:
-            faces = detect_faces(model, load_image(images[stem]), args.threshold)
+            faces = detect_faces(model, read_image(images[stem]), args.threshold)
         except BadImageError as error:
             print(f'bad: {images[stem]}: {error}', file=sys.stderr)
             faces = []

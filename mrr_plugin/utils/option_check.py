@@ -18,17 +18,16 @@ import difflib
 import functools
 import inspect
 import os
-import re
 import sys
-from collections import OrderedDict
 from os import path as osp
 
 import basicsr
 import torch
-import yaml
 from basicsr.models import lr_scheduler
 from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
+from mrr_plugin.utils.option_file import (OptionError, apply_force_yml, excerpt,  # noqa: F401 (re-exported)
+                                          load_option_file)
 from mrr_plugin.utils.option_values import path_problems, value_problems
 
 # basicsr 1.4.2's BaseModel.get_optimizer / setup_schedulers accept exactly these types
@@ -44,92 +43,6 @@ PASSED_BY_CODE = {'params', 'optimizer', 'attention_factory', 'img', 'img2'}
 DIST_PARAMS = {'backend', 'port'}
 # keys parse_options fills in itself (never expected in a file, harmless if given)
 FILLED_BY_BASICSR = {'phase', 'scale', 'dist', 'rank', 'world_size', 'auto_resume', 'is_train', 'root_path'}
-
-
-class OptionError(ValueError):
-    """The option file cannot run as written; the message lists every problem found."""
-
-
-# YAML 1.2 reads these as numbers; PyYAML (YAML 1.1) reads them as text: 2e-4, 1e5, 1.0e5 (no dot or no sign)
-EXPONENT_NUMBER = re.compile(r'^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$')
-
-
-class SafeOrderedLoader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):
-    """Plain YAML only (``!!float`` and the other standard tags; no ``!!python/...``), mappings as OrderedDict
-    like BasicSR's ``ordered_yaml`` loader, which would construct (and so run) any Python object a file names.
-
-    A number written with an exponent but no dot (``lr: 2e-4``, as users write it) is read as the number, not as
-    the string YAML 1.1 makes of it; each such value is listed in ``numeric_notes`` (line, text, number).
-    """
-
-    def __init__(self, stream):
-        super().__init__(stream)
-        self.numeric_notes = []
-
-    def construct_exponent_number(self, node):
-        value = float(node.value)
-        self.numeric_notes.append((node.start_mark.line + 1, node.value, value))
-        return value
-
-
-SafeOrderedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                                  lambda loader, node: OrderedDict(loader.construct_pairs(node)))
-SafeOrderedLoader.add_implicit_resolver('!exponent_number', EXPONENT_NUMBER, list('-+0123456789.'))
-SafeOrderedLoader.add_constructor('!exponent_number', SafeOrderedLoader.construct_exponent_number)
-
-
-def _safe_yaml(stream, source):
-    """``(data, numeric notes)`` of YAML text or a file object read with :class:`SafeOrderedLoader`; OptionError
-    naming ``source`` and the line for a syntax error or a tag that would construct a Python object."""
-    loader = SafeOrderedLoader(stream)
-    try:
-        return loader.get_single_data(), loader.numeric_notes
-    except yaml.YAMLError as error:
-        mark = getattr(error, 'problem_mark', None)
-        where = f' line {mark.line + 1}, column {mark.column + 1}' if mark is not None else ''
-        problem = getattr(error, 'problem', None) or str(error)
-        tag = re.search(r"tag '(?:tag:yaml\.org,2002:)?([^']+)'", problem)
-        if isinstance(error, yaml.constructor.ConstructorError) and tag:
-            raise OptionError(f'{source}{where}: the tag !!{tag.group(1)} is not allowed: option files are '
-                              'plain YAML, read with a safe loader; nothing from the file was run.') from None
-        raise OptionError(f'{source}{where}: not valid YAML ({problem}).') from None
-    finally:
-        loader.dispose()
-
-
-def load_option_file(opt_path, notes=None):
-    """The options of a YAML file, read with :class:`SafeOrderedLoader`; OptionError for a missing file, a syntax
-    error or a tag that would construct a Python object (nothing from the file is run). With a ``notes`` list, one
-    line per exponent number read as a number (YAML 1.1 would have read it as text) is appended to it."""
-    if not osp.isfile(opt_path):
-        raise OptionError(f'{opt_path}: no such option file.')
-    with open(opt_path, mode='r') as f:
-        opt, numeric = _safe_yaml(f, opt_path)
-    if not isinstance(opt, dict):
-        raise OptionError(f'{opt_path}: expected a mapping of options, got {type(opt).__name__}.')
-    if notes is not None:
-        notes += [f'{opt_path} line {line}: {text} read as the number {value!r} (YAML 1.1 and BasicSR\'s own loader '
-                  'read it as text).' for line, text, value in numeric]
-    return opt
-
-
-def apply_force_yml(opt, entries):
-    """Apply ``--force_yml key:sub=value`` entries (BasicSR's syntax) to ``opt`` in place. Each value is read as
-    YAML with :class:`SafeOrderedLoader` (``none`` is None, as in BasicSR); BasicSR's own parser ``exec``-s the key
-    path and ``eval``-s list values instead."""
-    for entry in entries:
-        keys, sep, value = entry.partition('=')
-        path = [key.strip() for key in keys.split(':')]
-        if not sep or not all(path):
-            raise OptionError(f'--force_yml {entry}: expected key:subkey=value.')
-        value = None if value.strip().lower() == 'none' else _safe_yaml(value.strip(), f'--force_yml {entry}')[0]
-        section = opt
-        for key in path[:-1]:
-            if not isinstance(section.get(key), dict):
-                section[key] = OrderedDict()
-            section = section[key]
-        section[path[-1]] = value
-    return opt
 
 
 CHECK_DATA = ('headers', 'full', 'none')
@@ -288,7 +201,7 @@ def _is_known(key):
 def _unknown(where, key, candidates, context):
     close = difflib.get_close_matches(key, sorted(candidates), n=1, cutoff=0.75)
     hint = f"; did you mean '{close[0]}'?" if close else ' (nothing reads it).'
-    return f"unknown option '{where}'{context}{hint}"
+    return f"unknown option {excerpt(where)}{context}{hint}"
 
 
 def _registered(registry, name):

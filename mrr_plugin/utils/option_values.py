@@ -8,9 +8,10 @@ from os import path as osp
 import torch
 from basicsr.utils.registry import ARCH_REGISTRY
 
+from mrr_plugin.utils.option_file import excerpt
 from mrr_plugin.utils.resume import UnsafeOrBrokenFile, load_training_state
 
-# option files read 2e-4 as a number (option_check.SafeOrderedLoader); a quoted number stays text
+# option files read 2e-4 as a number (option_file.SafeOrderedLoader); a quoted number stays text
 NUMERIC_STRING_HINT = 'a number in quotes is text: drop the quotes'
 IO_BACKENDS = ('disk', 'lmdb', 'memcached')
 
@@ -27,13 +28,13 @@ def _number(where, value, problems, positive=False, at_least=None, integer=False
                 hint = f' ({NUMERIC_STRING_HINT})'
             except ValueError:
                 pass
-        problems.append(f'{where}: expected a number, got {value!r}{hint}.')
+        problems.append(f'{where}: expected a number, got {excerpt(value)}{hint}.')
     elif integer and value != int(value):
-        problems.append(f'{where}: expected a whole number, got {value!r}.')
+        problems.append(f'{where}: expected a whole number, got {excerpt(value)}.')
     elif positive and not value > 0:
-        problems.append(f'{where}: must be positive, got {value!r}.')
+        problems.append(f'{where}: must be positive, got {excerpt(value)}.')
     elif at_least is not None and value < at_least:
-        problems.append(f'{where}: must be at least {at_least}, got {value!r}.')
+        problems.append(f'{where}: must be at least {at_least}, got {excerpt(value)}.')
 
 
 def value_problems(opt, for_training, skip_networks=()):
@@ -63,7 +64,8 @@ def value_problems(opt, for_training, skip_networks=()):
             if key.startswith('io_backend'):
                 kind = backend.get('type') if isinstance(backend, dict) else None
                 if kind not in IO_BACKENDS:
-                    problems.append(f"{where}.{key}.type: must be one of {', '.join(IO_BACKENDS)}, got {kind!r}.")
+                    problems.append(f"{where}.{key}.type: must be one of {', '.join(IO_BACKENDS)}, "
+                                    f"got {excerpt(kind)}.")
     train = opt.get('train') if isinstance(opt.get('train'), dict) else {}
     if for_training and 'total_iter' in train:
         _number('train.total_iter', train['total_iter'], problems, positive=True, integer=True)
@@ -74,7 +76,7 @@ def value_problems(opt, for_training, skip_networks=()):
             betas = value.get('betas', (0.9, 0.999))
             if not (isinstance(betas, (list, tuple)) and len(betas) == 2 and all(
                     isinstance(b, numbers.Number) and 0 <= b < 1 for b in betas)):
-                problems.append(f'train.{key}.betas: expected two numbers in [0, 1), got {betas!r}.')
+                problems.append(f'train.{key}.betas: expected two numbers in [0, 1), got {excerpt(betas)}.')
     from mrr_plugin.models.precision import check_precision
     device_type = 'cuda' if num_gpu not in (0, None) and torch.cuda.is_available() else 'cpu'
     for section in ('train', 'val'):
@@ -85,7 +87,8 @@ def value_problems(opt, for_training, skip_networks=()):
             problems.append(str(error))
     from mrr_plugin.models.nonfinite_guard import NONFINITE_MODES
     if train.get('nonfinite', 'stop') not in NONFINITE_MODES:
-        problems.append(f"train.nonfinite: must be one of {', '.join(NONFINITE_MODES)}, got {train['nonfinite']!r}.")
+        problems.append(f"train.nonfinite: must be one of {', '.join(NONFINITE_MODES)}, "
+                        f"got {excerpt(train['nonfinite'])}.")
     _number('train.max_nonfinite_skips', train.get('max_nonfinite_skips', 10), problems, positive=True, integer=True)
     scheduler = train.get('scheduler') if isinstance(train.get('scheduler'), dict) else {}
     for milestone in scheduler.get('milestones', ()):
@@ -105,8 +108,8 @@ def value_problems(opt, for_training, skip_networks=()):
                 problems.append(f'{key}: {error}')
     upscale = (opt.get('network_g') or {}).get('upscale') if isinstance(opt.get('network_g'), dict) else None
     if isinstance(upscale, int) and upscale > 1 and opt.get('scale') not in (None, upscale):
-        problems.append(f"scale: {opt.get('scale')!r}, but network_g.upscale is {upscale}; the data would be made "
-                        'for another factor than the network upsamples by.')
+        problems.append(f"scale: {excerpt(opt.get('scale'))}, but network_g.upscale is {upscale}; the data would be "
+                        'made for another factor than the network upsamples by.')
     return problems
 
 

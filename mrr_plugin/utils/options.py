@@ -3,11 +3,13 @@
 The same command line and the same option dict as BasicSR's ``parse_options`` (``-opt``, ``--launcher``,
 ``--auto_resume``, ``--debug``, ``--local_rank``, ``--force_yml``; ``dist``, ``rank``, ``world_size``,
 ``manual_seed``, the ``path`` entries of the experiment or results folder), but the file is read with
-:class:`~mrr_plugin.utils.option_check.SafeOrderedLoader` (BasicSR's loader constructs any Python object the file
+:func:`~mrr_plugin.utils.option_file.load_option_file` (BasicSR's loader constructs any Python object the file
 names, and its ``--force_yml`` handling ``exec``-s and ``eval``-s the command line).
 """
 import argparse
+import contextlib
 import random
+import sys
 from os import path as osp
 
 import torch
@@ -15,7 +17,9 @@ from basicsr.utils import set_random_seed
 from basicsr.utils.dist_util import get_dist_info
 
 from mrr_plugin.utils.distributed import init_dist
-from mrr_plugin.utils.option_check import CHECK_DATA, apply_force_yml, load_option_file
+from mrr_plugin.utils.option_check import CHECK_DATA
+from mrr_plugin.utils.option_file import apply_force_yml, load_option_file
+from mrr_plugin.utils.run_lock import FolderLock
 
 
 def option_parser():
@@ -85,3 +89,15 @@ def parse_options(root_path, is_train=True, argv=None):
                            visualization=osp.join(results_root, 'visualization'))
     opt['root_path'] = root_path
     return opt, args
+
+
+def hold_run_folder(opt, folder, what):
+    """A context in which rank 0 holds the run's folder (:class:`~mrr_plugin.utils.run_lock.FolderLock`), taken
+    before anything in it is archived, created or resumed; FolderInUse (one line naming the running process) when
+    another run holds it."""
+    if opt['rank'] != 0:
+        return contextlib.nullcontext()
+    lock = FolderLock(folder, what).acquire()
+    if lock.note:
+        print(f'note: {lock.note}', file=sys.stderr, flush=True)
+    return lock

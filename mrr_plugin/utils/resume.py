@@ -14,24 +14,16 @@ import numpy as np
 import torch
 from basicsr.utils.misc import check_resume
 
+from mrr_plugin.utils.checkpoint_file import UnsafeOrBrokenFile, load_checkpoint  # noqa: F401 (re-exported)
+
 
 def _state_iter(file_name):
     return int(float(file_name[:-len('.state')]))
 
 
-class UnsafeOrBrokenFile(ValueError):
-    """A checkpoint or state that does not load as plain data (truncated, or holding code); nothing in it ran."""
-
-
-def load_training_state(path):
-    """A training state read with ``weights_only=True``: tensors, numbers, strings and containers only (BasicSR's
-    scheduler states hold a ``collections.Counter``, which torch allows). Nothing in the file is ever run; a file
-    that does not load so raises :class:`UnsafeOrBrokenFile` with one sentence."""
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as error:
-        raise UnsafeOrBrokenFile(f'{path} does not load as plain tensors and numbers ({type(error).__name__}: it '
-                                 'is truncated or holds objects other than data); nothing in it was run.') from None
+# a training state is read as plain data like every checkpoint (BasicSR's scheduler states hold a
+# ``collections.Counter``, which torch allows)
+load_training_state = load_checkpoint
 
 
 def newest_complete_state(training_states_dir, network_files=lambda iteration: ()):

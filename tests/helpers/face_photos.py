@@ -1,6 +1,7 @@
-"""Real photos with faces at known places: the team's real dev faces pasted, scaled, into scikit-image's real
-photographs (which ship offline with scikit-image), plus a network that paints every face one colour, so where a
-restored face landed can be read off the output numerically."""
+"""Real photos with faces at known places: real faces (the team's dev faces, or the face of scikit-image's
+astronaut, which ships offline with scikit-image) pasted, scaled, into scikit-image's real photographs, plus a
+network that paints every face one colour, so where a restored face landed can be read off the output
+numerically."""
 import numpy as np
 import torch
 from PIL import Image
@@ -12,6 +13,21 @@ RED = (255, 0, 0)
 
 def background(name, size=(640, 480)):
     return np.asarray(Image.fromarray(getattr(data, name)()).resize(size, Image.BICUBIC))
+
+
+# the DIC-style square crop around the astronaut's face (MTCNN box (178, 61)-(267, 174): side x 1.3, centred)
+ASTRONAUT_FACE = (slice(42, 192), slice(147, 297))
+
+
+def write_astronaut_faces(folder):
+    """``[astronaut_face.png, astronaut_face_mirrored.png]``: the real face of scikit-image's astronaut as a 128x128
+    DIC-style crop, and its mirror image (two different real faces for composites on any machine)."""
+    face = data.astronaut()[ASTRONAUT_FACE]
+    paths = []
+    for name, pixels in (('astronaut_face.png', face), ('astronaut_face_mirrored.png', face[:, ::-1])):
+        paths.append(str(folder / name))
+        Image.fromarray(np.ascontiguousarray(pixels)).resize((128, 128), Image.BICUBIC).save(paths[-1])
+    return paths
 
 
 def composite(face_paths, placements, background_name='coffee'):

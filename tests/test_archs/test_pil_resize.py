@@ -43,8 +43,8 @@ def test_matches_pil_on_synthetic_faces(synthetic_faces):
         assert fraction < 1e-3 and worst <= 2
 
 
-def test_matches_pil_on_real_faces_and_differs_from_torch_bicubic(dev_faces):
-    hr_dir, lr_dir, names = dev_faces
+def test_matches_pil_on_real_faces_and_differs_from_torch_bicubic(face_pairs):
+    hr_dir, lr_dir, names = face_pairs
     hr = [Image.open(f'{hr_dir}/{n}').convert('RGB') for n in names[:40]]
     lr = [Image.open(f'{lr_dir}/{n}').convert('RGB') for n in names[:40]]
     for images, size in ((hr, 16), (lr, 128)):

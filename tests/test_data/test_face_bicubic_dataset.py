@@ -20,18 +20,18 @@ def to_pil(tensor):
     return Image.fromarray((tensor.numpy().transpose(1, 2, 0) * 255).round().astype(np.uint8))
 
 
-def test_built_through_basicsr_registry(dev_lmdbs):
-    dataset = build_dataset(make_opt(dev_lmdbs['train_hr']))
+def test_built_through_basicsr_registry(face_lmdbs):
+    dataset = build_dataset(make_opt(face_lmdbs['train_hr']))
     assert isinstance(dataset, FaceBicubicDataset) and len(dataset) == 24
     sample = dataset[0]
     assert sample['lq'].shape == (3, 16, 16) and sample['gt'].shape == (3, 128, 128)
     assert sample['lq'].dtype == torch.float32 and 0 <= sample['gt'].min() and sample['gt'].max() <= 1
 
 
-def test_val_phase_lr_equals_the_dic_test_lr(dev_lmdbs, dev_faces):
+def test_val_phase_lr_equals_the_dic_test_lr(face_lmdbs, face_pairs):
     """Without augmentation the on-the-fly LR is byte-identical to the DIC test-set LR (PIL bicubic 128 -> 16)."""
-    hr_dir, lr_dir, names = dev_faces
-    dataset = build_dataset(make_opt(dev_lmdbs['train_hr'], phase='val'))
+    hr_dir, lr_dir, names = face_pairs
+    dataset = build_dataset(make_opt(face_lmdbs['train_hr'], phase='val'))
     for index in range(4):
         sample = dataset[index]
         name = f'{sample["gt_path"]}.png'
@@ -40,8 +40,8 @@ def test_val_phase_lr_equals_the_dic_test_lr(dev_lmdbs, dev_faces):
         np.testing.assert_array_equal(np.asarray(to_pil(sample['lq'])), dic_lr)
 
 
-def test_train_lr_is_pil_bicubic_of_the_augmented_hr(dev_lmdbs):
-    dataset = build_dataset(make_opt(dev_lmdbs['train_hr']))
+def test_train_lr_is_pil_bicubic_of_the_augmented_hr(face_lmdbs):
+    dataset = build_dataset(make_opt(face_lmdbs['train_hr']))
     torch.manual_seed(1)
     random.seed(1)
     for index in range(4):
@@ -50,8 +50,8 @@ def test_train_lr_is_pil_bicubic_of_the_augmented_hr(dev_lmdbs):
         np.testing.assert_array_equal(np.asarray(to_pil(sample['lq'])), expected)
 
 
-def test_augmentation_is_random_but_reproducible(dev_lmdbs):
-    dataset = build_dataset(make_opt(dev_lmdbs['train_hr']))
+def test_augmentation_is_random_but_reproducible(face_lmdbs):
+    dataset = build_dataset(make_opt(face_lmdbs['train_hr']))
 
     def draw(seed):
         torch.manual_seed(seed)
@@ -62,7 +62,7 @@ def test_augmentation_is_random_but_reproducible(dev_lmdbs):
     torch.testing.assert_close(first, again)
     assert not torch.equal(first, other)
     assert not torch.equal(first[0], first[1])  # each draw is a different crop/flip
-    val = build_dataset(make_opt(dev_lmdbs['train_hr'], phase='val'))
+    val = build_dataset(make_opt(face_lmdbs['train_hr'], phase='val'))
     torch.testing.assert_close(val[0]['gt'], val[0]['gt'])
 
 

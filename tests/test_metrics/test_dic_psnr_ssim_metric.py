@@ -13,8 +13,8 @@ def independent_y(rgb):
     return np.floor((65481 * r + 128553 * g + 24966 * b + 16 * 255000 + 127500) / 255000)
 
 
-def test_agrees_with_an_independent_implementation_on_real_faces(dev_faces):
-    hr_dir, lr_dir, names = dev_faces
+def test_agrees_with_an_independent_implementation_on_real_faces(face_pairs):
+    hr_dir, lr_dir, names = face_pairs
     ours_psnr, ours_ssim, ref_psnr, ref_ssim = [], [], [], []
     for name in names:
         hr = np.asarray(Image.open(f'{hr_dir}/{name}').convert('RGB'))
@@ -32,8 +32,8 @@ def test_agrees_with_an_independent_implementation_on_real_faces(dev_faces):
     assert np.mean(ours_ssim) == pytest.approx(0.628, abs=0.01)
 
 
-def test_channel_order_matters_and_bgr_is_basicsrs_default(dev_faces):
-    hr_dir, lr_dir, names = dev_faces
+def test_channel_order_matters_and_bgr_is_basicsrs_default(face_pairs):
+    hr_dir, lr_dir, names = face_pairs
     hr = np.asarray(Image.open(f'{hr_dir}/{names[0]}').convert('RGB'))
     up = np.asarray(Image.open(f'{lr_dir}/{names[0]}').convert('RGB').resize((128, 128), Image.BICUBIC))
     rgb = calculate_psnr_dic(up, hr, channel_order='rgb')
@@ -58,11 +58,11 @@ def test_y_rounding_crop_and_identities():
         calculate_psnr_dic(image / 255.0, image)
 
 
-def test_batched_torch_version_equals_the_per_image_protocol(dev_faces):
+def test_batched_torch_version_equals_the_per_image_protocol(face_pairs):
     import torch
 
     from mrr_plugin.metrics.dic_psnr_ssim_metric import psnr_ssim_dic_batch
-    hr_dir, lr_dir, names = dev_faces
+    hr_dir, lr_dir, names = face_pairs
     hrs = [np.asarray(Image.open(f'{hr_dir}/{n}').convert('RGB')) for n in names[:16]]
     ups = [np.asarray(Image.open(f'{lr_dir}/{n}').convert('RGB').resize((128, 128), Image.BICUBIC)) for n in names[:16]]
     psnr, ssim = psnr_ssim_dic_batch(torch.from_numpy(np.stack(ups)).permute(0, 3, 1, 2),

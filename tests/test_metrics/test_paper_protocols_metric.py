@@ -47,8 +47,8 @@ def scripts_formulas(sr, hr):
     return sparnet, sfmnet
 
 
-def test_protocols_follow_the_released_scripts_on_real_faces(dev_faces):
-    hr_dir, lr_dir, names = dev_faces
+def test_protocols_follow_the_released_scripts_on_real_faces(face_pairs):
+    hr_dir, lr_dir, names = face_pairs
     scores = {name: [] for name in PROTOCOLS}
     for name in names[:60]:
         hr = np.asarray(Image.open(f'{hr_dir}/{name}').convert('RGB'))
@@ -68,8 +68,8 @@ def test_protocols_follow_the_released_scripts_on_real_faces(dev_faces):
     assert abs(means['dic'][0] - means['sfmnet'][0]) < 0.01
 
 
-def test_registered_for_basicsr_validation_with_bgr_input(dev_faces):
-    hr_dir, lr_dir, names = dev_faces
+def test_registered_for_basicsr_validation_with_bgr_input(face_pairs):
+    hr_dir, lr_dir, names = face_pairs
     hr = np.asarray(Image.open(f'{hr_dir}/{names[0]}').convert('RGB'))
     up = np.asarray(Image.open(f'{lr_dir}/{names[0]}').convert('RGB').resize((128, 128), Image.BICUBIC))
     data = {'img': up[..., ::-1], 'img2': hr[..., ::-1]}

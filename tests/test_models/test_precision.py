@@ -55,19 +55,19 @@ RECIPES = ['MRRNet', 'SPARNet', 'MRRGAN', 'SPARNetHD', 'DegradationGAN']
 
 @pytest.mark.slow
 @pytest.mark.parametrize('recipe', RECIPES)
-def test_bf16_trains_every_recipe_on_cpu_with_float32_checkpoints(recipe, dev_lmdbs, wider_faces,
+def test_bf16_trains_every_recipe_on_cpu_with_float32_checkpoints(recipe, face_lmdbs, real_lr_faces,
                                                                   random_vgg19_weights, tmp_path):
     path = tmp_path / f'{recipe}.yml'
     if recipe == 'SPARNetHD':
-        sparnethd_options(path, dev_lmdbs, 'bf16_SPARNetHD', 2, random_vgg19_weights)
+        sparnethd_options(path, face_lmdbs, 'bf16_SPARNetHD', 2, random_vgg19_weights)
     elif recipe == 'DegradationGAN':
-        degradation_gan_options(path, dev_lmdbs, wider_faces, 'bf16_DegradationGAN', 2)
+        degradation_gan_options(path, face_lmdbs, real_lr_faces, 'bf16_DegradationGAN', 2)
     else:
         network = {'type': 'SPARNet', 'min_ch': 8, 'max_ch': 16, 'res_depth': 1, 'norm_type': 'bn'} \
             if recipe == 'SPARNet' else None
         extras = dict(zip(('train_extra', 'top_extra'), gan_training_extras(random_vgg19_weights))) \
             if recipe == 'MRRGAN' else {}
-        write_options(path, tiny_training_dict(dev_lmdbs, f'bf16_{recipe}', 2, network_g=network,
+        write_options(path, tiny_training_dict(face_lmdbs, f'bf16_{recipe}', 2, network_g=network,
                                                model_type='MRRGANModel' if recipe == 'MRRGAN' else 'FaceSRModel',
                                                **extras))
     log = train(tmp_path, str(path), '--force_yml', 'train:precision=bf16', 'val:precision=bf16')
@@ -78,8 +78,8 @@ def test_bf16_trains_every_recipe_on_cpu_with_float32_checkpoints(recipe, dev_lm
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='fp16 training needs a CUDA device')
 @pytest.mark.parametrize('precision', ['fp16', 'bf16'])
-def test_cuda_mixed_precision_trains_and_resumes_with_the_grad_scaler(precision, dev_lmdbs, tmp_path):
-    opt = tiny_training_dict(dev_lmdbs, f'cuda_{precision}', 4, train_extra={'precision': precision},
+def test_cuda_mixed_precision_trains_and_resumes_with_the_grad_scaler(precision, face_lmdbs, tmp_path):
+    opt = tiny_training_dict(face_lmdbs, f'cuda_{precision}', 4, train_extra={'precision': precision},
                              top_extra={'num_gpu': 1})
     path = write_options(tmp_path / 'cuda.yml', opt)
     train(tmp_path, path)

@@ -14,9 +14,9 @@ from tests.conftest import python_env, tiny_training_dict, write_options
 
 
 @pytest.fixture
-def face_folders(dev_faces, tmp_path):
+def face_folders(face_pairs, tmp_path):
     """HR and LR folders of 12 real dev pairs, free to damage."""
-    hr, lr, names = dev_faces
+    hr, lr, names = face_pairs
     folders = {}
     for side, source in (('HR', hr), ('LR', lr)):
         folders[side] = tmp_path / side
@@ -79,15 +79,15 @@ def run(entry, opt_path, root, *extra):
                           env=python_env(root), capture_output=True, text=True, timeout=600)
 
 
-def folder_training(tmp_path, dev_lmdbs, folders, **train_extra):
-    opt = tiny_training_dict(dev_lmdbs, 'bad_faces', 4, workers=0)
+def folder_training(tmp_path, face_lmdbs, folders, **train_extra):
+    opt = tiny_training_dict(face_lmdbs, 'bad_faces', 4, workers=0)
     opt['datasets']['train'].update(dataroot_gt=str(folders['HR']), io_backend={'type': 'disk'}, **train_extra)
     opt['val']['val_freq'] = 100
     return write_options(tmp_path / 'bad.yml', opt)
 
 
 @pytest.mark.parametrize('check', ['headers', 'full'])
-def test_training_refuses_bad_faces_before_anything_is_created(check, face_folders, dev_lmdbs, tmp_path):
+def test_training_refuses_bad_faces_before_anything_is_created(check, face_folders, face_lmdbs, tmp_path):
     folders, names = face_folders
     damaged = names[5]
     if check == 'full':
@@ -95,7 +95,7 @@ def test_training_refuses_bad_faces_before_anything_is_created(check, face_folde
     else:
         (folders['HR'] / damaged).write_bytes(b'')
     root = tmp_path / 'project'
-    result = run('train', folder_training(tmp_path, dev_lmdbs, folders), root, '--check-data', check)
+    result = run('train', folder_training(tmp_path, face_lmdbs, folders), root, '--check-data', check)
     assert result.returncode == 2 and 'Traceback' not in result.stderr
     assert f'datasets.train.dataroot_gt: 1 file(s) of {folders["HR"]} are not readable images: {damaged}' in \
         result.stderr
@@ -103,21 +103,21 @@ def test_training_refuses_bad_faces_before_anything_is_created(check, face_folde
 
 
 @pytest.mark.slow
-def test_unreadable_face_at_run_time_is_named_or_skipped(face_folders, dev_lmdbs, tmp_path):
+def test_unreadable_face_at_run_time_is_named_or_skipped(face_folders, face_lmdbs, tmp_path):
     """A face that breaks after the checks (here: not checked) stops the run naming the dataset and file; with
     ``skip_bad: true`` the run finishes and the log names each replaced face."""
     folders, names = face_folders
     for name in names[4:]:  # 4 good faces, 8 bad ones: batch 2 meets a bad one at once
         truncate(folders['HR'] / name)
     root = tmp_path / 'project'
-    result = run('train', folder_training(tmp_path, dev_lmdbs, folders), root, '--check-data', 'none')
+    result = run('train', folder_training(tmp_path, face_lmdbs, folders), root, '--check-data', 'none')
     assert result.returncode == DATA_ERROR_EXIT and 'Traceback' not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
     assert len(errors) == 1 and errors[0].startswith('error: datasets.train (dev_train): cannot read ')
     assert str(folders['HR']) in errors[0] and any(name in errors[0] for name in names[4:])
     assert 'cannot be decoded as an image' in errors[0]
 
-    result = run('train', folder_training(tmp_path, dev_lmdbs, folders, skip_bad=True), root, '--check-data', 'none')
+    result = run('train', folder_training(tmp_path, face_lmdbs, folders, skip_bad=True), root, '--check-data', 'none')
     assert result.returncode == 0, result.stderr[-3000:]
     skips = [line for line in result.stderr.splitlines() if 'skip_bad: datasets.train (dev_train): cannot read' in line]
     assert skips and all('using the next face instead' in line for line in skips)

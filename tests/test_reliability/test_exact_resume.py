@@ -88,9 +88,9 @@ def final_weights(root, name):
     ('DegradationGANModel', 0, (5, ), 'fp32'),
     ('FaceSRModel', 0, (5, ), 'bf16'),
 ])
-def test_killed_and_resumed_run_equals_the_uninterrupted_run(model, workers, kills, precision, dev_lmdbs, wider_faces,
-                                                             tmp_path):
-    opt_path, name = options(tmp_path, dev_lmdbs, model, workers, wider_faces, precision)
+def test_killed_and_resumed_run_equals_the_uninterrupted_run(model, workers, kills, precision, face_lmdbs,
+                                                             real_lr_faces, tmp_path):
+    opt_path, name = options(tmp_path, face_lmdbs, model, workers, real_lr_faces, precision)
     straight, interrupted = tmp_path / 'straight', tmp_path / 'interrupted'
     straight.mkdir(), interrupted.mkdir()
     run_to_end(straight, opt_path)
@@ -119,10 +119,10 @@ def test_killed_and_resumed_run_equals_the_uninterrupted_run(model, workers, kil
 KILL_AT = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'helpers', 'kill_at.py')
 
 
-def test_killed_while_moving_a_state_into_place_resumes_from_the_previous_one(dev_lmdbs, tmp_path):
+def test_killed_while_moving_a_state_into_place_resumes_from_the_previous_one(face_lmdbs, tmp_path):
     """SIGKILL after ``6.state`` was written to its temporary file, before the rename: the run resumes from the
     state at 4, the temporary file is removed, and the result is the uninterrupted run's."""
-    opt_path, name = options(tmp_path, dev_lmdbs, 'FaceSRModel', 0)
+    opt_path, name = options(tmp_path, face_lmdbs, 'FaceSRModel', 0)
     straight, interrupted = tmp_path / 'straight', tmp_path / 'interrupted'
     straight.mkdir(), interrupted.mkdir()
     run_to_end(straight, opt_path)

@@ -19,8 +19,8 @@ CREATE = os.path.join(PROJECT_ROOT, 'scripts', 'create_face_lmdb.py')
     (('os.rename', 'build_info.json', '1'), 'old'),  # while the new LMDBs are still being finished
     (('os.rename', 'LR.lmdb', '1'), 'new'),  # HR already replaced, LR not yet
 ])
-def test_paired_rebuild_killed_anywhere_keeps_a_consistent_pair(kill_point, expect, dev_faces, tmp_path):
-    hr, lr, names = dev_faces
+def test_paired_rebuild_killed_anywhere_keeps_a_consistent_pair(kill_point, expect, face_pairs, tmp_path):
+    hr, lr, names = face_pairs
     hr_out, lr_out = str(tmp_path / 'HR.lmdb'), str(tmp_path / 'LR.lmdb')
     build_face_lmdb(hr, hr_out, lr, lr_out, names=names[:6], progress=False)
     old_id = read_build_info(hr_out)['build_id']

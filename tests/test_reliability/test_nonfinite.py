@@ -33,11 +33,11 @@ def saved_tensors(folder):
 
 
 @pytest.mark.parametrize('model', ['FaceSRModel', 'MRRGANModel'])
-def test_nan_loss_stops_the_run_before_anything_non_finite_is_saved(model, dev_lmdbs, tmp_path, random_vgg19_weights):
+def test_nan_loss_stops_the_run_before_anything_non_finite_is_saved(model, face_lmdbs, tmp_path, random_vgg19_weights):
     """The learning rate jumps from 1e-3 to 1e10 after iteration 2: finite checkpoints at 2, then a NaN loss."""
     extras = {} if model == 'FaceSRModel' else dict(zip(('train_extra', 'top_extra'),
                                                         gan_training_extras(random_vgg19_weights)))
-    opt = tiny_training_dict(dev_lmdbs, f'nan_{model}', 8, model_type=model, **extras)
+    opt = tiny_training_dict(face_lmdbs, f'nan_{model}', 8, model_type=model, **extras)
     opt['train']['scheduler'] = {'type': 'MultiStepLR', 'milestones': [2], 'gamma': 1e13}
     write_options(tmp_path / 'nan.yml', opt)
     result = subprocess.run([sys.executable, '-m', 'mrr_plugin.train', '-opt', str(tmp_path / 'nan.yml')],
@@ -93,12 +93,12 @@ def nan_checkpoint(tmp_path):
     return tmp_path / 'nan.pth'
 
 
-def test_test_and_benchmark_refuse_a_network_with_non_finite_outputs(nan_checkpoint, dev_lmdbs, dev_faces, tmp_path):
+def test_test_and_benchmark_refuse_a_network_with_non_finite_outputs(nan_checkpoint, face_lmdbs, face_pairs, tmp_path):
     import yaml
     options = {
         'name': 'nan_test', 'model_type': 'FaceSRModel', 'scale': 8, 'num_gpu': 0,
-        'datasets': {'test_1': {'name': 'dev', 'type': 'PairedImageDataset', 'dataroot_gt': dev_lmdbs['val_hr'],
-                                'dataroot_lq': dev_lmdbs['val_lr'], 'io_backend': {'type': 'lmdb'}}},
+        'datasets': {'test_1': {'name': 'dev', 'type': 'PairedImageDataset', 'dataroot_gt': face_lmdbs['val_hr'],
+                                'dataroot_lq': face_lmdbs['val_lr'], 'io_backend': {'type': 'lmdb'}}},
         'network_g': {'type': 'MRRNet', 'min_ch': 8, 'max_ch': 16, 'res_depth': 1},
         'path': {'pretrain_network_g': str(nan_checkpoint), 'strict_load_g': True},
         'val': {'save_img': False, 'metrics': {'psnr': {'type': 'calculate_psnr_dic', 'crop_border': 8}}},
@@ -111,7 +111,7 @@ def test_test_and_benchmark_refuse_a_network_with_non_finite_outputs(nan_checkpo
         'error: nan_test: network_g outputs non-finite values (NaN or infinity), so it is not scored; are its '
         'weights from a run that diverged?']
 
-    hr, lr, _ = dev_faces
+    hr, lr, _ = face_pairs
     spec = f'diverged={nan_checkpoint}@MRRNet:min_ch=8,max_ch=16,res_depth=1'
     result = subprocess.run([sys.executable, '-m', 'mrr_plugin.benchmark', '--hr', hr, '--lr', lr, '--limit', '4',
                              '--out', str(tmp_path / 'out'), '--method', spec], capture_output=True, text=True,
@@ -153,8 +153,8 @@ def test_skip_mode_drops_non_finite_steps_and_stops_after_too_many_in_a_row(capl
     assert guard.skipped == 4
 
 
-def test_skip_mode_end_to_end_counts_skips_and_saves_nothing_non_finite(dev_lmdbs, tmp_path):
-    opt = tiny_training_dict(dev_lmdbs, 'nan_skip', 8, train_extra={'nonfinite': 'skip', 'max_nonfinite_skips': 2})
+def test_skip_mode_end_to_end_counts_skips_and_saves_nothing_non_finite(face_lmdbs, tmp_path):
+    opt = tiny_training_dict(face_lmdbs, 'nan_skip', 8, train_extra={'nonfinite': 'skip', 'max_nonfinite_skips': 2})
     opt['train']['scheduler'] = {'type': 'MultiStepLR', 'milestones': [2], 'gamma': 1e13}
     write_options(tmp_path / 'nan.yml', opt)
     result = subprocess.run([sys.executable, '-m', 'mrr_plugin.train', '-opt', str(tmp_path / 'nan.yml')],

@@ -14,7 +14,7 @@ from skimage import data
 from mrr_plugin import export_onnx, restore
 from mrr_plugin.archs.mrrnet_arch import MRRNet
 from tests.conftest import PROJECT_ROOT
-from tests.helpers.face_photos import background, composite
+from tests.helpers.face_photos import background, composite, write_astronaut_faces
 
 
 @pytest.fixture(scope='module')
@@ -26,13 +26,14 @@ def mrrnet_checkpoint(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def photos(tmp_path_factory, dev_faces):
-    """astronaut.png, a composite JPEG with two real dev faces, a photo without a face and a broken file."""
-    hr, _, names = dev_faces
+def photos(tmp_path_factory):
+    """astronaut.png, a composite JPEG with two real faces (the astronaut's and its mirror image), a photo without
+    a face and a broken file."""
     folder = tmp_path_factory.mktemp('photos')
     Image.fromarray(data.astronaut()).save(folder / 'astronaut.png')
-    Image.fromarray(composite([osp.join(hr, n) for n in names[300:302]], [(80, 100, 96), (400, 200, 112)],
-                              'chelsea')).save(folder / 'two_faces.jpg', quality=95)
+    faces = write_astronaut_faces(tmp_path_factory.mktemp('faces'))
+    Image.fromarray(composite(faces, [(80, 100, 96), (400, 200, 112)], 'chelsea')).save(folder / 'two_faces.jpg',
+                                                                                        quality=95)
     Image.fromarray(background('coffee', (200, 150))).save(folder / 'no_face.png')
     (folder / 'broken.png').write_bytes(b'not an image')
     return folder
@@ -65,7 +66,7 @@ def test_folder_with_a_broken_file_and_a_photo_without_faces(photos, mrrnet_chec
 
 
 def test_glob_ext_center_face_aligned_bf16_lbp_and_background_network(
-        photos, mrrnet_checkpoint, tmp_path, capsys, dev_faces):
+        photos, mrrnet_checkpoint, tmp_path, capsys):
     from basicsr.archs.srvgg_arch import SRVGGNetCompact
     torch.save({'params': SRVGGNetCompact(num_feat=8, num_conv=2, upscale=2).state_dict()}, tmp_path / 'bg.pth')
     code, log = run_restore(capsys, '-i', str(photos / 'two*.jpg'), '-o', str(tmp_path / 'a'), '--model',
@@ -79,10 +80,10 @@ def test_glob_ext_center_face_aligned_bf16_lbp_and_background_network(
                             f'{mrrnet_checkpoint}@MRRNet', '--detector', 'lbp', '--upscale', '1')
     assert code == 0 and Image.open(tmp_path / 'b' / 'restored_imgs' / 'astronaut.png').size == (512, 512)
 
-    hr, _, names = dev_faces
-    code, log = run_restore(capsys, '-i', osp.join(hr, names[0]), '-o', str(tmp_path / 'c'), '--model',
+    face = write_astronaut_faces(tmp_path)[0]
+    code, log = run_restore(capsys, '-i', face, '-o', str(tmp_path / 'c'), '--model',
                             f'{mrrnet_checkpoint}@MRRNet', '--aligned')
-    stem = osp.splitext(names[0])[0]
+    stem = osp.splitext(osp.basename(face))[0]
     assert code == 0 and sorted(os.listdir(tmp_path / 'c')) == ['cmp', 'cropped_faces', 'restored_faces']
     assert Image.open(tmp_path / 'c' / 'restored_faces' / f'{stem}_00.png').size == (128, 128)
 
@@ -103,9 +104,9 @@ def test_bad_arguments_are_one_line_and_create_nothing(argv, message, photos, mr
     assert not (tmp_path / 'out').exists()
 
 
-def test_export_onnx_matches_torch_on_real_faces_and_restores(mrrnet_checkpoint, dev_faces, photos, tmp_path, capsys):
+def test_export_onnx_matches_torch_on_faces_and_restores(mrrnet_checkpoint, face_pairs, photos, tmp_path, capsys):
     onnx_path = tmp_path / 'mrrnet.onnx'
-    _, lr, _ = dev_faces
+    _, lr, _ = face_pairs
     assert export_onnx.main(['--model', f'{mrrnet_checkpoint}@MRRNet', '--out', str(onnx_path), '--dynamic-batch',
                              '--check-faces', lr, '--check-count', '12']) == 0
     log = capsys.readouterr().out
@@ -136,7 +137,7 @@ def test_export_onnx_matches_torch_on_real_faces_and_restores(mrrnet_checkpoint,
 @pytest.mark.slow
 @pytest.mark.parametrize('arch', ['SPARNet', 'EDSR:num_in_ch=3,num_out_ch=3,upscale=8,num_block=2',
                                   'RRDBNetX8:num_block=1', 'MSRResNetX8:num_block=2'])
-def test_export_onnx_sparnet_and_baselines(arch, tmp_path, capsys, dev_faces):
+def test_export_onnx_sparnet_and_baselines(arch, tmp_path, capsys, face_pairs):
     from basicsr.archs import build_network
 
     from mrr_plugin.cli import parse_key_values
@@ -145,7 +146,7 @@ def test_export_onnx_sparnet_and_baselines(arch, tmp_path, capsys, dev_faces):
     network = build_network({'type': name, **parse_key_values(options)})
     torch.save({'params': network.state_dict()}, tmp_path / 'net.pth')
     assert export_onnx.main(['--model', f'{tmp_path / "net.pth"}@{arch}', '--out', str(tmp_path / 'net.onnx'),
-                             '--check-faces', dev_faces[1]]) == 0  # real LR faces
+                             '--check-faces', face_pairs[1]]) == 0  # LR faces
     assert 'max |difference|' in capsys.readouterr().out
 
 

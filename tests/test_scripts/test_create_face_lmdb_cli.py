@@ -11,8 +11,8 @@ def run(*args):
     return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True, timeout=300)
 
 
-def test_builds_paired_lmdbs_from_the_real_dev_faces(dev_faces, tmp_path):
-    hr, lr, _ = dev_faces
+def test_builds_paired_lmdbs_from_the_real_dev_faces(face_pairs, tmp_path):
+    hr, lr, _ = face_pairs
     result = run('--hr', hr, '--lr', lr, '--out-hr', str(tmp_path / 'hr.lmdb'), '--out-lr', str(tmp_path / 'lr.lmdb'))
     assert result.returncode == 0, result.stderr
     assert 'wrote 600 faces' in result.stdout

@@ -27,10 +27,10 @@ def h2l_files(tmp_path):
     return str(options), str(checkpoint)
 
 
-def test_degrade_faces_writes_a_reproducible_paired_lmdb(dev_lmdbs, h2l_files, tmp_path):
+def test_degrade_faces_writes_a_reproducible_paired_lmdb(face_lmdbs, h2l_files, tmp_path):
     options, checkpoint = h2l_files
     out = tmp_path / 'H2L'
-    log = run('degrade_faces.py', '--opt', options, '--h2l', checkpoint, '--hr', dev_lmdbs['train_hr'], '--out', out,
+    log = run('degrade_faces.py', '--opt', options, '--h2l', checkpoint, '--hr', face_lmdbs['train_hr'], '--out', out,
               '--limit', '6')
     assert 'train: 6 written' in log
     keys = lmdb_keys(out / 'train_HR.lmdb')
@@ -42,21 +42,21 @@ def test_degrade_faces_writes_a_reproducible_paired_lmdb(dev_lmdbs, h2l_files, t
                              'phase': 'val', 'scale': 8})
     assert dataset[0]['lq'].shape == (3, 16, 16) and dataset[0]['gt'].shape == (3, 128, 128)
     again = tmp_path / 'H2L_again'
-    run('degrade_faces.py', '--opt', options, '--h2l', checkpoint, '--hr', dev_lmdbs['train_hr'], '--out', again,
+    run('degrade_faces.py', '--opt', options, '--h2l', checkpoint, '--hr', face_lmdbs['train_hr'], '--out', again,
         '--limit', '2', '--format', 'png')
     np.testing.assert_array_equal(np.asarray(Image.open(again / 'train' / 'LR' / f'{keys[0]}.png')), lr)
     assert 'does not exist' in run('degrade_faces.py', '--opt', options, '--h2l', 'missing.pth', '--hr',
-                                   dev_lmdbs['train_hr'], '--out', again, ok=False)
+                                   face_lmdbs['train_hr'], '--out', again, ok=False)
 
 
-def test_compare_degradations_grid_stats_and_real_sr(dev_faces, wider_faces, h2l_files, tmp_path):
+def test_compare_degradations_grid_stats_and_real_sr(face_pairs, real_lr_faces, h2l_files, tmp_path):
     options, checkpoint = h2l_files
     torch.manual_seed(1)
     sr_checkpoint = tmp_path / 'mrrnet.pth'
     torch.save({'params': build_network({'type': 'MRRNet', 'min_ch': 8, 'max_ch': 16, 'res_depth': 1}).state_dict()},
                sr_checkpoint)
     out = tmp_path / 'compare'
-    log = run('compare_degradations.py', '--real-lr', wider_faces, '--hr', dev_faces[0], '--opt', options,
+    log = run('compare_degradations.py', '--real-lr', real_lr_faces, '--hr', face_pairs[0], '--opt', options,
               '--h2l', checkpoint, '--out', out, '--grid-faces', '4', '--stats-count', '24',
               '--sr', f'bicubic-trained={sr_checkpoint}@MRRNet:min_ch=8,max_ch=16,res_depth=1',
               '--sr', f'H2L-trained={sr_checkpoint}@MRRNet:min_ch=8,max_ch=16,res_depth=1')

@@ -127,8 +127,8 @@ def test_prepare_ffhq_bilinear_hr_only(tmp_path):
                                   np.asarray(source.resize((64, 64), Image.BILINEAR)))
 
 
-def test_prepare_faces_crop_only_reproduces_the_real_dev_pairs(dev_faces, tmp_path):
-    hr_folder, lr_folder, names = dev_faces
+def test_prepare_faces_crop_only_reproduces_the_real_dev_pairs(face_pairs, tmp_path):
+    hr_folder, lr_folder, names = face_pairs
     photos = tmp_path / 'photos'
     photos.mkdir()
     for name in names[:12]:
