@@ -44,8 +44,7 @@ if __name__ == '__main__':
         description='Face super-resolution (MRRNet, MRRGAN, SPARNet) as a BasicSR plugin',
         long_description=open('README.md').read(),
         long_description_content_type='text/markdown',
-        packages=find_packages(exclude=('options', 'datasets', 'experiments', 'results', 'tb_logger', 'tests',
-                                        'scripts')),
+        packages=find_packages(include=('mrr_plugin', 'mrr_plugin.*')),  # not tests/ nor scripts/
         py_modules=['mrr_basicsr_compat'],
         package_data={'mrr_plugin': ['preparation/splits/*.txt']},
         entry_points={'console_scripts': [f'{name} = {target}' for name, target in COMMANDS.items()]},

@@ -21,6 +21,7 @@ from PIL import Image
 
 import mrr_plugin  # noqa: F401
 from mrr_plugin.archs.mrrnet_arch import MRRNet
+from mrr_plugin.cli import CommandError, command
 from mrr_plugin.data.face_image_io import bicubic
 from mrr_plugin.data.face_lmdb import build_face_lmdb
 from mrr_plugin.data.image_folder import list_images
@@ -42,7 +43,7 @@ def face_folders(faces):
         lr = osp.join(faces, 'LR')
         return osp.join(faces, 'HR'), lr if osp.isdir(lr) else None
     if not osp.isdir(faces):
-        raise SystemExit(f'error: --faces {faces} is not a folder.')
+        raise CommandError(f'--faces {faces} is not a folder.')
     return faces, None
 
 
@@ -50,7 +51,7 @@ def build_demo_lmdbs(hr_folder, lr_folder, data_dir, val_count):
     """Held-out paired val LMDBs from the last ``val_count`` faces, the rest as the HR training LMDB."""
     names = list_images(hr_folder)
     if len(names) <= val_count:
-        raise SystemExit(f'error: {hr_folder} has {len(names)} images; need more than --val-count {val_count}.')
+        raise CommandError(f'{hr_folder} has {len(names)} images; need more than --val-count {val_count}.')
     train_names, val_names = names[:-val_count], names[-val_count:]
     os.makedirs(data_dir, exist_ok=True)
     build_face_lmdb(hr_folder, osp.join(data_dir, 'train_HR.lmdb'), names=train_names, overwrite=True)
@@ -98,6 +99,7 @@ def evaluate(net, hr_folder, lr_folder, val_names, grid_faces=6):
     return table, rows
 
 
+@command
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--faces', help='face folder (DIR/HR [+ DIR/LR], or a folder of HR faces); '
@@ -135,7 +137,8 @@ def main(argv=None):
     write_png(osp.join(out_dir, 'grid.png'), labelled_grid(rows, ['LR 16x16', 'bicubic', 'MRRNet', 'HR']))
     print('\n' + header + '\n' + '\n'.join(table))
     print(f'\nWrote {osp.join(out_dir, "results.md")} and {osp.join(out_dir, "grid.png")}')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
