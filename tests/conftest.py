@@ -1,6 +1,7 @@
 """Shared fixtures: faces the project draws (``face_pairs``, ``face_lmdbs``, ``real_lr_faces``; always available, for
 every behaviour test) and the team's real dev faces (``dev_faces``, ``wider_faces``; skipped when ../shared is
 absent, for measurements of quality only)."""
+import copy
 import os
 import shutil
 from os import path as osp
@@ -218,7 +219,7 @@ def tiny_training_dict(lmdbs, name, total_iter, model_type='FaceSRModel', networ
                   'scheduler': {'type': 'MultiStepLR', 'milestones': [4], 'gamma': 0.5},
                   'total_iter': total_iter, 'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0},
                   **(train_extra or {})},
-        **EVERY_TWO_ITERATIONS,
+        **copy.deepcopy(EVERY_TWO_ITERATIONS),  # callers change these sections: never the shared constant
         **(top_extra or {}),
     }
     return opt
@@ -268,7 +269,7 @@ def degradation_gan_options(path, lmdbs, real_lr_folder, name, total_iter, stage
                   'h2l_gan_opt': {'type': 'GANLoss', 'gan_type': 'hinge', 'loss_weight': 0.05},
                   'l2h_pixel_opt': {'type': 'MSELoss', 'loss_weight': 1.0},
                   'l2h_gan_opt': {'type': 'GANLoss', 'gan_type': 'hinge', 'loss_weight': 0.05}},
-        **EVERY_TWO_ITERATIONS,
+        **copy.deepcopy(EVERY_TWO_ITERATIONS),
     }
     return write_options(path, opt)
 

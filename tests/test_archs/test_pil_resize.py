@@ -43,7 +43,7 @@ def test_matches_pil_on_synthetic_faces(synthetic_faces):
         assert fraction < 1e-3 and worst <= 2
 
 
-def test_matches_pil_on_real_faces_and_differs_from_torch_bicubic(face_pairs):
+def test_matches_pil_on_faces_and_differs_from_torch_bicubic(face_pairs):
     hr_dir, lr_dir, names = face_pairs
     hr = [Image.open(f'{hr_dir}/{n}').convert('RGB') for n in names[:40]]
     lr = [Image.open(f'{lr_dir}/{n}').convert('RGB') for n in names[:40]]

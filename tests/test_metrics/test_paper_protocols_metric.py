@@ -1,5 +1,5 @@
 """Each paper's PSNR/SSIM protocol against its released formula: hand-computed values on tiny arrays, and the
-original script's arithmetic written out independently on the team's real dev faces."""
+original script's arithmetic written out independently, on faces the project draws."""
 import numpy as np
 import pytest
 from basicsr.metrics import calculate_metric
@@ -47,7 +47,7 @@ def scripts_formulas(sr, hr):
     return sparnet, sfmnet
 
 
-def test_protocols_follow_the_released_scripts_on_real_faces(face_pairs):
+def test_protocols_follow_the_released_scripts_on_faces(face_pairs):
     hr_dir, lr_dir, names = face_pairs
     scores = {name: [] for name in PROTOCOLS}
     for name in names[:60]:

@@ -15,7 +15,7 @@ from tests.conftest import python_env, tiny_training_dict, write_options
 
 @pytest.fixture
 def face_folders(face_pairs, tmp_path):
-    """HR and LR folders of 12 real dev pairs, free to damage."""
+    """HR and LR folders of 12 synthetic face pairs, free to damage."""
     hr, lr, names = face_pairs
     folders = {}
     for side, source in (('HR', hr), ('LR', lr)):

@@ -1,4 +1,5 @@
-"""The dataset preparation commands, end to end on fixtures in the official annotation formats and on real faces."""
+"""The dataset preparation commands, end to end on fixtures in the official annotation formats and on faces the
+project draws."""
 import os
 import subprocess
 import sys
@@ -127,7 +128,7 @@ def test_prepare_ffhq_bilinear_hr_only(tmp_path):
                                   np.asarray(source.resize((64, 64), Image.BILINEAR)))
 
 
-def test_prepare_faces_crop_only_reproduces_the_real_dev_pairs(face_pairs, tmp_path):
+def test_prepare_faces_crop_only_reproduces_the_pairs(face_pairs, tmp_path):
     hr_folder, lr_folder, names = face_pairs
     photos = tmp_path / 'photos'
     photos.mkdir()
