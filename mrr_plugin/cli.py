@@ -7,8 +7,6 @@ every command fails the same way.
 import functools
 import sys
 
-from mrr_plugin.utils.option_file import load_option_file, parse_value
-
 USER_ERRORS = (OSError, ValueError, KeyError)
 
 
@@ -41,20 +39,3 @@ def command(main):
 def run(main, argv=None):
     """``sys.exit`` with the status of the checked ``main(argv)``."""
     sys.exit(command(main)(argv))
-
-
-def parse_key_values(text, separator=','):
-    """``"a=1,b=true"`` -> ``{'a': 1, 'b': True}``."""
-    pairs = {}
-    for pair in filter(None, text.split(separator)):
-        key, equals, value = pair.partition('=')
-        if not equals or not key:
-            raise CommandError(f'expected key=value, got {pair!r}.')
-        pairs[key.strip()] = parse_value(value, f'{key.strip()}={value}')
-    return pairs
-
-
-def load_options(path, what='option file'):
-    """An option YAML as a dict through the one option-file reader
-    (:func:`~mrr_plugin.utils.option_file.load_option_file`: safe loader, bounded, one sentence on any problem)."""
-    return load_option_file(path, what=what)

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 import mrr_plugin  # noqa: F401  (registers the archs)
+from mrr_plugin.archs.network_spec import load_network_spec
 from mrr_plugin.cli import CommandError, command
 from mrr_plugin.data.image_folder import scan_images
-from mrr_plugin.evaluation.methods import load_network_spec
 from mrr_plugin.restoration import FaceModel
 from mrr_plugin.restoration.face_alignment import ALIGNMENTS
 from mrr_plugin.restoration.onnx_runtime import OnnxNetwork, export_onnx

@@ -15,12 +15,9 @@ or ``<stem>_<ext>`` when two inputs share a stem (``a.png``, ``a.jpg``). An inpu
 status is 1 when any input failed. A test option file may say ``restore: {alignment: ffhq}``.
 """
 import argparse
-import atexit
 import glob
 import os
-import shutil
 import sys
-import tempfile
 import time
 from os import path as osp
 
@@ -32,8 +29,9 @@ import mrr_plugin  # noqa: F401  (registers the archs)
 from mrr_plugin.cli import CommandError, command
 from mrr_plugin.data.face_image_io import BadImageError, read_image
 from mrr_plugin.data.image_folder import entry_problem, scan_images
-from mrr_plugin.evaluation.methods import load_network_spec
-from mrr_plugin.restoration import DETECTORS, BackgroundUpsampler, FaceModel, FaceRestorer, build_detector
+from mrr_plugin.evaluation.profiling import restore_throughput
+from mrr_plugin.metrics.niqe_set_metric import niqe_beside_bicubic
+from mrr_plugin.restoration import DETECTORS, FaceRestorer
 from mrr_plugin.restoration.face_alignment import ALIGNMENTS
 from mrr_plugin.restoration.face_restorer import bicubic_resize
 from mrr_plugin.utils.visual import write_image
@@ -110,41 +108,14 @@ def output_stems(paths):
     return chosen
 
 
-def face_model(args):
-    """The face network (torch or onnxruntime) and its geometry."""
-    if args.model.endswith('.onnx'):
-        from mrr_plugin.restoration.onnx_runtime import OnnxNetwork
-        return FaceModel.from_network(OnnxNetwork(args.model), args.alignment, args.face_size,
-                                      osp.basename(args.model))
-    spec = load_network_spec(args.model, args.device, '--model')
-    alignment = args.alignment or (spec.options.get('restore') or {}).get('alignment')
-    model = FaceModel.from_network(spec.network, alignment, args.face_size, spec.network_opt['type'])
-    if args.runtime == 'onnx':
-        from mrr_plugin.restoration.onnx_runtime import OnnxNetwork, export_onnx
-        folder = tempfile.mkdtemp(prefix='mrr_restore_')
-        atexit.register(shutil.rmtree, folder, True)
-        path = osp.join(folder, 'model.onnx')
-        print(f'exporting {model.name} to {path} for onnxruntime ...', flush=True)
-        export_onnx(spec.network, path, model.lr_size, model.hr_size, model.alignment, True, name=model.name)
-        model.network = OnnxNetwork(path)
-    return model
-
-
-def build_restorer(args):
-    if args.runtime == 'onnx' and args.precision != 'fp32':
-        raise CommandError('--runtime onnx runs in fp32; leave --precision at fp32.')
+def build_restorer(args, runtime=None, precision=None):
+    """The restorer the command line asks for (``runtime`` / ``precision`` override theirs, for --benchmark)."""
     if args.ext not in ('auto', 'png', 'jpg'):
         raise CommandError(f'--ext {args.ext}: expected png, jpg or auto.')
-    if args.upscale <= 0 or args.batch_size < 1:
-        raise CommandError('--upscale must be > 0 and --batch-size >= 1.')
-    model = face_model(args)
-    background = BackgroundUpsampler(device=args.device, precision=args.precision, tile=args.bg_tile)
-    if args.bg_upsampler:
-        background.network = load_network_spec(args.bg_upsampler, args.device, '--bg-upsampler').network
-    detector = None if args.aligned else build_detector(args.detector, args.weights_dir, args.device,
-                                                        args.min_face_size)
-    return FaceRestorer(model, detector, args.upscale, args.only_center_face, args.aligned, background,
-                        args.batch_size, args.device, args.precision)
+    return FaceRestorer.from_spec(
+        args.model, args.detector, args.upscale, precision or args.precision, runtime or args.runtime, args.device,
+        args.alignment, args.face_size, args.weights_dir, args.min_face_size, args.bg_upsampler, args.bg_tile,
+        args.only_center_face, args.aligned, args.batch_size)
 
 
 class OutputWriter:
@@ -186,15 +157,8 @@ def benchmark(args, files):
         variants = variants[2:]
     rows, base = [], None
     for label, runtime, precision in variants:
-        restorer = build_restorer(argparse.Namespace(**{**vars(args), 'runtime': runtime, 'precision': precision}))
-        restorer.restore_many(images[:1])  # warm-up
-        faces, seconds = 0, []
-        for _ in range(args.benchmark_runs):
-            started = time.perf_counter()
-            for start in range(0, len(images), args.batch_size):
-                faces += sum(len(r.faces) for r in restorer.restore_many(images[start:start + args.batch_size]))
-            seconds.append(time.perf_counter() - started)
-        rate = faces / sum(seconds)
+        rate = restore_throughput(build_restorer(args, runtime, precision), images, args.batch_size,
+                                  args.benchmark_runs)
         base = base or rate
         rows.append(f'| {label} | {rate:.2f} | {rate / base:.2f}x |')
     device = (torch.cuda.get_device_name()
@@ -265,18 +229,8 @@ def main(argv=None):
     print(f'restored {faces} faces in {len(files) + len(bad_entries) - failed} photos ({faces / seconds:.2f} faces/s); '
           f'{failed} input(s) failed; results in {args.output}')
     if args.niqe:
-        print(niqe_summary(restored, bicubic))
+        print(niqe_beside_bicubic(restored, bicubic))
     return 1 if failed else 0
-
-
-def niqe_summary(restored, bicubic):
-    """One line: NIQE (no reference, lower is better) of the restored faces beside their bicubic versions."""
-    from mrr_plugin.metrics.niqe_set_metric import calculate_niqe_set
-    try:
-        return (f'NIQE (lower is better) of the {len(restored)} restored faces: {calculate_niqe_set(restored):.3f}; '
-                f'the same faces bicubic-upscaled: {calculate_niqe_set(bicubic):.3f}')
-    except ValueError as error:
-        return f'NIQE not computed: {error}'
 
 
 if __name__ == '__main__':

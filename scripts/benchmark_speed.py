@@ -34,11 +34,12 @@ from basicsr.archs import build_network
 
 from mrr_plugin.archs.face_sr_skeleton import FaceSRSkeleton
 from mrr_plugin.archs.mrrnet_arch import MultiReceptiveFieldFeatures
-from mrr_plugin.evaluation.authors_code import AUTHORS_CLASSES, authors_network
 from mrr_plugin.evaluation.profiling import (count_parameters, gmacs_per_image, median_seconds, paired_seconds,
                                              peak_memory_mb)
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic, psnr_ssim_dic_batch
 from mrr_plugin.utils.checkpoint_file import load_checkpoint
+
+from authors_code import AUTHORS_CLASSES, authors_network
 
 ARCHS = {
     'MRRNet': {'type': 'MRRNet'},

@@ -7,7 +7,7 @@ Faces: ``--faces DIR`` (``DIR/HR`` [+ ``DIR/LR``] or a folder of 128x128 faces);
 held out (their LR from ``DIR/LR``, else PIL bicubic as the DIC protocol), the others train both networks.
 
 - **Theirs**: a subprocess builds the generator from their checkout (github.com/SYLan2019/MRRNet,
-  chaofengc/Face-SPARNet; ``mrr_plugin.evaluation.authors_code``), loads the shared initial weights (their
+  chaofengc/Face-SPARNet; ``scripts/authors_code.py``), loads the shared initial weights (their
   ``init_weights`` under ``--seed``), and trains it as their ``train.py`` does: their ``CelebADataset`` (flip,
   rescale, PIL bicubic, [-1, 1]) in a shuffling ``DataLoader`` with ``drop_last``, ``nn.L1Loss`` on [-1, 1] and
   ``Adam(lr, betas)``.
@@ -52,12 +52,13 @@ from tqdm import tqdm
 
 from mrr_plugin.archs.pil_resize import pil_bicubic_resize
 from mrr_plugin.demo import face_folders
-from mrr_plugin.evaluation.authors_code import AUTHORS_CLASSES, authors_celeba_dataset, authors_network
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic
 from mrr_plugin.utils import project_root
 from mrr_plugin.utils.checkpoint_file import load_checkpoint
-from mrr_plugin.utils.option_check import load_option_file
+from mrr_plugin.utils.option_file import load_option_file
 from mrr_plugin.utils.visual import write_png
+
+from authors_code import AUTHORS_CLASSES, authors_celeba_dataset, authors_network
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp')
 

@@ -25,14 +25,15 @@ import numpy as np
 import torch
 from PIL import Image
 
+from mrr_plugin.archs.network_spec import load_network_from_training_options
 from mrr_plugin.data.face_bicubic_dataset import FaceImageReader
 from mrr_plugin.data.face_image_io import bicubic, to_tensor
 from mrr_plugin.data.face_lmdb import io_backend_for
 from mrr_plugin.data.unpaired_face_dataset import resize_real_lr
-from mrr_plugin.evaluation.degradation import degrade_face, load_network_from_training_options
 from mrr_plugin.evaluation.methods import method_from_spec
 from mrr_plugin.metrics.no_reference_stats import (colour_histogram, histogram_intersection, jpeg_blockiness,
                                                    noise_sigma, sharpness)
+from mrr_plugin.preparation.degrade_faces import degrade_face
 from mrr_plugin.utils.visual import labelled_grid, tensor_to_rgb, write_png
 
 STATS = [('sharpness', sharpness), ('noise sigma', noise_sigma), ('JPEG blockiness', jpeg_blockiness)]

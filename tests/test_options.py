@@ -8,7 +8,7 @@ from basicsr.archs import build_network
 from basicsr.utils.options import ordered_yaml
 from basicsr.utils.registry import DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
-from mrr_plugin.utils.option_check import option_problems
+from mrr_plugin.pipelines.option_check import option_problems
 from tests.conftest import PROJECT_ROOT
 
 OPTION_FILES = sorted(glob.glob(os.path.join(PROJECT_ROOT, 'options', '**', '*.yml'), recursive=True))

@@ -12,7 +12,7 @@ import torch
 from basicsr.archs import build_network
 from basicsr.losses import build_loss
 
-from mrr_plugin.utils.option_check import load_option_file
+from mrr_plugin.utils.option_file import load_option_file
 from tests.conftest import PROJECT_ROOT, assert_computes_reference
 
 TRAIN = os.path.join(PROJECT_ROOT, 'options', 'train')

@@ -58,9 +58,3 @@ def torchvision_features_state_dict(params, net):
         state[f'features.{index}.weight'] = _flax_kernel_to_torch(trunk[name]['kernel'])
         state[f'features.{index}.bias'] = torch.from_numpy(np.asarray(trunk[name]['bias']).copy())
     return state
-
-
-def lpips_linear_heads(params):
-    """LPIPS v0.1 linear heads as ``{'lin<k>.model.1.weight': (1, C, 1, 1)}`` (the ``lpips`` wheel's layout)."""
-    heads = sorted((k for k in params if k.startswith('NetLinLayer_')), key=lambda k: int(k.split('_')[1]))
-    return {f'lin{i}.model.1.weight': _flax_kernel_to_torch(params[k]['Conv_0']['kernel']) for i, k in enumerate(heads)}

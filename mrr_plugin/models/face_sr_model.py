@@ -11,7 +11,7 @@ from torchvision.utils import make_grid
 
 from mrr_plugin.compat import atomic_torch_save
 from mrr_plugin.models.nonfinite_guard import NonFiniteGuard, NonFiniteOutput, loss_modules
-from mrr_plugin.models.precision import MixedPrecision, autocast, check_precision, float32_inputs
+from mrr_plugin.utils.precision import MixedPrecision, autocast, check_precision, float32_inputs
 
 
 class FaceSRMixin:
@@ -27,7 +27,7 @@ class FaceSRMixin:
       state dict and checkpoints, a faster training step after a few minutes of compilation at the start (and
       once more at the first validation). ``scripts/benchmark_speed.py`` measures the gain;
     - ``train.precision: bf16 | fp16`` runs each step's forward passes under autocast, losses in float32, with loss
-      scaling for fp16 (:mod:`~mrr_plugin.models.precision`); ``val.precision`` does the same for validation
+      scaling for fp16 (:mod:`~mrr_plugin.utils.precision`); ``val.precision`` does the same for validation
       (default fp32);
     - a non-finite loss term or gradient stops training before the optimizer step takes it
       (:class:`~mrr_plugin.models.nonfinite_guard.NonFiniteGuard`), so no NaN weights are ever saved;

@@ -5,8 +5,8 @@ import sys
 
 from mrr_plugin.data.checked_samples import DATA_ERROR_EXIT, SampleReadError, first_line
 from mrr_plugin.models.nonfinite_guard import NONFINITE_EXIT, NonFiniteOutput, NonFiniteTraining
+from mrr_plugin.pipelines.option_check import exit_on_option_problems
 from mrr_plugin.utils import project_root
-from mrr_plugin.utils.option_check import exit_on_option_problems
 from mrr_plugin.utils.run_lock import FolderInUse
 
 FOLDER_IN_USE_EXIT = 5

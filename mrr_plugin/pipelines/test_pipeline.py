@@ -10,7 +10,7 @@ from basicsr.utils import get_env_info, get_root_logger, get_time_str, make_exp_
 from basicsr.utils.options import dict2str
 
 from mrr_plugin.data.checked_samples import CheckedSamples
-from mrr_plugin.utils.options import hold_run_folder, parse_options
+from mrr_plugin.pipelines.options import hold_run_folder, parse_options
 
 
 def test_pipeline(root_path, argv=None):

@@ -3,7 +3,7 @@
 The same steps, logs, checkpoints and TensorBoard events as ``basicsr.train.train_pipeline``, with these
 differences:
 
-- options are read safely (:mod:`mrr_plugin.utils.options`), the resume state with ``weights_only=True``
+- options are read safely (:mod:`mrr_plugin.pipelines.options`), the resume state with ``weights_only=True``
   (:mod:`mrr_plugin.utils.resume`);
 - training samples are a function of (seed, epoch, index) (:mod:`mrr_plugin.data.seeded_sampling`), and each
   training state also stores the position in the epoch and every process's generator states, so that a run killed
@@ -36,7 +36,7 @@ from basicsr.utils.options import copy_opt_file, dict2str
 from mrr_plugin.data.checked_samples import CheckedSamples
 from mrr_plugin.data.seeded_sampling import ResumableSampler, SeededSamples
 from mrr_plugin.models.nonfinite_guard import NonFiniteTraining
-from mrr_plugin.utils.options import hold_run_folder, parse_options
+from mrr_plugin.pipelines.options import hold_run_folder, parse_options
 from mrr_plugin.utils.resume import capture_rng_states, load_resume_state, preserved_rng_states, restore_rng_states
 
 

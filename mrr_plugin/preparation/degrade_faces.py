@@ -20,11 +20,22 @@ from mrr_plugin.cli import CommandError, command
 import torch
 from PIL import Image
 
+from mrr_plugin.archs.network_spec import load_network_from_training_options
 from mrr_plugin.data.face_bicubic_dataset import FaceImageReader
-from mrr_plugin.data.face_image_io import bicubic
+from mrr_plugin.data.face_image_io import bicubic, to_tensor
 from mrr_plugin.data.face_lmdb import io_backend_for, lmdb_key
-from mrr_plugin.evaluation.degradation import degrade_face, load_network_from_training_options
 from mrr_plugin.preparation.face_preparation import FaceSource, pack_lmdb, write_face_pairs
+from mrr_plugin.utils.visual import tensor_to_rgb
+
+
+def degrade_face(h2l, hr, index, seed=0):
+    """H2L's LR face (RGB uint8) for the HR ``PIL.Image`` ``hr``; z is seeded by ``seed`` and the face ``index``,
+    so a set of faces is degraded reproducibly."""
+    device = next(h2l.parameters()).device
+    z = torch.randn(1, h2l.noise_dim, generator=torch.Generator().manual_seed(seed * 1_000_003 + index))
+    with torch.no_grad():
+        lr = h2l(to_tensor(hr).unsqueeze(0).to(device), z.to(device))[0]
+    return tensor_to_rgb(lr)
 
 
 @command

@@ -2,6 +2,7 @@
 import numpy as np
 import torch
 
+from mrr_plugin.data.face_geometry import DetectedFace
 from mrr_plugin.utils import facexlib_weights
 from mrr_plugin.utils.checkpoint_file import load_checkpoint
 
@@ -21,14 +22,9 @@ def load_retinaface(weights_dir, device='cpu'):
 
 
 def detect_faces(model, image, threshold=0.8):
-    """Faces in an RGB ``PIL.Image``, most confident first: list of ``(box (x, y, w, h), landmarks (5, 2), score)``.
-
-    Landmarks are RetinaFace's left eye, right eye, nose, left and right mouth corners.
-    """
+    """:class:`~mrr_plugin.data.face_geometry.DetectedFace` rows of the faces in an RGB ``PIL.Image``, in
+    RetinaFace's order; landmarks are its left eye, right eye, nose, left and right mouth corners."""
     with torch.no_grad():
         rows = model.detect_faces(image, conf_threshold=threshold)
-    faces = []
-    for row in np.asarray(rows, dtype=np.float64):
-        x0, y0, x1, y1, score = row[:5]
-        faces.append(((x0, y0, x1 - x0, y1 - y0), row[5:15].reshape(5, 2), float(score)))
-    return faces
+    return [DetectedFace(tuple(row[:4]), row[5:15].reshape(5, 2), float(row[4]))
+            for row in np.asarray(rows, dtype=np.float64)]

@@ -13,25 +13,22 @@ import sys
 from dataclasses import dataclass, field
 from os import path as osp
 
-import cv2
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from mrr_plugin.data.face_geometry import crop_face, ffhq_matrix
 from mrr_plugin.data.face_image_io import BadImageError, bicubic, read_image
 from mrr_plugin.data.face_lmdb import build_face_lmdb
 from mrr_plugin.data.image_folder import IMAGE_EXTENSIONS
 from mrr_plugin.utils.visual import write_png
 
 DIC_ENLARGE = 0.3
-# facexlib / GFPGAN's FFHQ template of the 5 landmarks (eyes, nose, mouth corners) in a 512x512 face
-FFHQ_TEMPLATE_512 = np.array([[192.98138, 239.94708], [318.90277, 240.1936], [256.63416, 314.01935],
-                              [201.26117, 371.41043], [313.08905, 371.15118]], dtype=np.float32)
 
 
 @dataclass
 class FaceSource:
-    """One face to write: output ``name`` (file stem), source image ``path`` and a face ``box`` (x, y, w, h) in
+    """One face to write: output ``name`` (file stem), source image ``path`` and a face ``box`` (x0, y0, x1, y1) in
     pixels (None: the whole image is the face), or 5 ``landmarks`` for aligned crops."""
     name: str
     path: str
@@ -52,12 +49,13 @@ class PreparationReport:
 
 def enlarged_square_box(box, image_size, enlarge=DIC_ENLARGE):
     """(left, top, right, bottom) of the DIC crop: a square of side ``max(w, h) * (1 + enlarge)`` centred on
-    ``box = (x, y, w, h)``, clipped to ``image_size = (width, height)`` and rounded to whole pixels."""
-    x, y, w, h = (float(v) for v in box)
+    ``box = (x0, y0, x1, y1)``, clipped to ``image_size = (width, height)`` and rounded to whole pixels."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    w, h = x1 - x0, y1 - y0
     if w <= 0 or h <= 0:
         raise BadImageError(f'empty face box {box}.')
     side = max(w, h) * (1 + enlarge)
-    cx, cy = x + w / 2, y + h / 2
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     width, height = image_size
     left, top = max(0, _round_half_up(cx - side / 2)), max(0, _round_half_up(cy - side / 2))
     right, bottom = min(width, _round_half_up(cx + side / 2)), min(height, _round_half_up(cy + side / 2))
@@ -71,24 +69,22 @@ def _round_half_up(value):
 
 
 def landmark_box(points, extent=1.0):
-    """Face box (x, y, w, h) from landmarks: their bounding box, its side scaled by ``extent`` about its centre
+    """Face box (x0, y0, x1, y1) from landmarks: their bounding box, its sides scaled by ``extent`` about its centre
     (1.0 for face outlines such as Helen's 194 points; about 2 for 5 eye/nose/mouth points)."""
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     (x0, y0), (x1, y1) = points.min(0), points.max(0)
     w, h = (x1 - x0) * extent, (y1 - y0) * extent
-    return (x0 + x1) / 2 - w / 2, (y0 + y1) / 2 - h / 2, w, h
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
 
 
 def aligned_face(image, landmarks, size):
     """Similarity-warp ``image`` so the 5 ``landmarks`` land on the FFHQ template scaled to ``size``."""
-    template = FFHQ_TEMPLATE_512 * (size / 512)
-    matrix, _ = cv2.estimateAffinePartial2D(np.asarray(landmarks, np.float32).reshape(5, 2), template,
-                                            method=cv2.LMEDS)
-    if matrix is None:
-        raise BadImageError('landmarks do not define a similarity transform.')
-    warped = cv2.warpAffine(np.asarray(image), matrix, (size, size), flags=cv2.INTER_CUBIC,
-                            borderMode=cv2.BORDER_REFLECT)
-    return Image.fromarray(warped)
+    try:
+        matrix = ffhq_matrix(landmarks, size)
+    except ValueError as error:
+        raise BadImageError(error) from error
+    return Image.fromarray(crop_face(np.asarray(image), matrix, size))
 
 
 def dic_hr_face(source, hr_size, enlarge=DIC_ENLARGE, resample=Image.BICUBIC):

@@ -16,6 +16,7 @@ import sys
 from functools import partial
 
 from mrr_plugin.cli import command
+from mrr_plugin.data.face_geometry import corners
 from mrr_plugin.preparation.face_annotations import DIC_CELEBA_TEST_IDS, read_celeba_list, read_name_list
 from mrr_plugin.preparation.face_preparation import (FaceSource, add_output_arguments, annotated_names, dic_hr_face,
                                                      find_images, landmark_box, prepare_splits, split_names)
@@ -41,7 +42,7 @@ def main(argv=None):
 
     def source(name):
         values = annotations[name]
-        box = tuple(values) if args.bbox else landmark_box(values.reshape(5, 2), args.landmark_extent)
+        box = corners(*values) if args.bbox else landmark_box(values.reshape(5, 2), args.landmark_extent)
         return FaceSource(name, images[name], box=box)
 
     splits = split_names(names, test_ids, args.val_count)

@@ -23,28 +23,36 @@ import numpy as np
 from tqdm import tqdm
 
 from mrr_plugin.cli import command
+from mrr_plugin.data.face_geometry import DetectedFace
 from mrr_plugin.data.face_image_io import BadImageError, read_image
 from mrr_plugin.preparation.face_detection import detect_faces, load_retinaface
 from mrr_plugin.preparation.face_preparation import (FaceSource, add_output_arguments, dic_hr_face, find_images,
                                                      prepare_splits, split_names)
 
+CACHE_FORMAT = 'x0 y0 x1 y1 score landmarks'
+
 
 def detect_all(images, args):
-    """``{photo stem: [[x, y, w, h, score, 10 landmark coordinates], ...]}``, cached in <out>/detections.json."""
+    """``{photo stem: [DetectedFace, ...]}``, cached in <out>/detections.json (a cache of another format, e.g. of an
+    older version, is detected again)."""
     cache_path = osp.join(args.out, 'detections.json')
     cache = {}
     if osp.isfile(cache_path):
         with open(cache_path) as f:
-            cache = json.load(f)
+            stored = json.load(f)
+        if isinstance(stored, dict) and stored.get('format') == CACHE_FORMAT:
+            cache = stored['faces']
+        else:
+            print(f'{cache_path} is of another format; detecting again.', file=sys.stderr)
     todo = [stem for stem in images if stem not in cache]
     if not todo:
-        return cache
+        return _faces(cache)
     model = load_retinaface(args.weights_dir, args.device)
     os.makedirs(args.out, exist_ok=True)
 
     def save():
         with open(f'{cache_path}.partial', 'w') as f:
-            json.dump(cache, f)
+            json.dump({'format': CACHE_FORMAT, 'faces': cache}, f)
         os.replace(f'{cache_path}.partial', cache_path)
 
     for count, stem in enumerate(tqdm(todo, desc='detect', unit='photo'), start=1):
@@ -53,11 +61,16 @@ def detect_all(images, args):
         except BadImageError as error:
             print(f'bad: {images[stem]}: {error}', file=sys.stderr)
             faces = []
-        cache[stem] = [[*box, score, *landmarks.ravel()] for box, landmarks, score in faces]
+        cache[stem] = [[*face.box, face.score, *face.landmarks.ravel()] for face in faces]
         if count % 100 == 0:
             save()
     save()
-    return cache
+    return _faces(cache)
+
+
+def _faces(cache):
+    return {stem: [DetectedFace(tuple(row[:4]), np.array(row[5:15]).reshape(5, 2), row[4]) for row in rows]
+            for stem, rows in cache.items()}
 
 
 @command
@@ -82,11 +95,10 @@ def main(argv=None):
         detections = detect_all({stem: images[stem] for stem in stems}, args)  # missing weights: one line
         sources = []
         for stem in stems:
-            faces = [face for face in detections[stem] if min(face[2], face[3]) >= args.min_face]
+            faces = [face for face in detections[stem] if face.side >= args.min_face]
             for k, face in enumerate(faces[:args.max_faces or None]):
-                landmarks = np.array(face[5:15]).reshape(5, 2)
-                sources.append(FaceSource(f'{stem}_{k}', images[stem], box=tuple(face[:4]),
-                                          landmarks=landmarks if args.align else None))
+                sources.append(FaceSource(f'{stem}_{k}', images[stem], box=face.box,
+                                          landmarks=face.landmarks if args.align else None))
         print(f'{len(sources)} faces in {len(stems)} photos')
     by_name = {source.name: source for source in sources}
     splits = split_names(sorted(by_name), val_count=args.val_count)

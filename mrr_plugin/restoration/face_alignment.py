@@ -6,12 +6,13 @@ Affine matrices are 2x3 and map photo pixels to face-crop pixels, both with pixe
 - ``dic``: the DIC x8 protocol's axis-aligned square (CelebA/Helen-trained x8 models: MRRNet, SPARNet, baselines).
   From landmarks, a scale + translation (no rotation, as the protocol's boxes) fitting the 5 landmarks to
   :data:`DIC_TEMPLATE_128`; from a box alone, the box widened by :data:`BOX_TO_DIC_CROP`.
-- ``ffhq``: the similarity transform onto facexlib/GFPGAN's FFHQ 5-point template (FFHQ-trained: SPARNetHD).
+- ``ffhq``: the similarity transform onto facexlib/GFPGAN's FFHQ 5-point template (FFHQ-trained: SPARNetHD),
+  the crop ``mrr-prepare-faces --align`` makes (:mod:`mrr_plugin.data.face_geometry`).
 """
 import cv2
 import numpy as np
 
-from mrr_plugin.preparation.face_preparation import FFHQ_TEMPLATE_512
+from mrr_plugin.data.face_geometry import ffhq_matrix, matrix_scale, pixel_scale
 
 ALIGNMENTS = ('dic', 'ffhq')
 # Mean MTCNN landmarks (left eye, right eye, nose, left/right mouth corner) of the 600 real CelebA dev faces of the
@@ -51,45 +52,12 @@ def face_matrix(face, alignment, size):
         return dic_box_matrix(face.box, size)
     if alignment == 'dic':
         return scale_translation_fit(face.landmarks, DIC_TEMPLATE_128 * size / 128)
-    matrix, _ = cv2.estimateAffinePartial2D(np.asarray(face.landmarks, np.float32), FFHQ_TEMPLATE_512 * size / 512,
-                                            method=cv2.LMEDS)
-    if matrix is None:
-        raise ValueError('the landmarks do not define a similarity transform.')
-    return matrix.astype(np.float64)
-
-
-def matrix_scale(matrix):
-    """How many crop pixels one photo pixel becomes."""
-    return float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
-
-
-def crop_face(image, matrix, size):
-    """The ``size`` x ``size`` crop of an RGB uint8 ``image``. A face larger than the crop is first warped at its
-    own resolution and then reduced with PIL's antialiased bicubic (as the training crops were), never point-sampled."""
-    from PIL import Image
-    scale = matrix_scale(matrix)
-    if scale >= 1:
-        return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
-    native = max(size, int(round(size / scale)))
-    to_native = _then_scale(matrix, native / size)
-    crop = cv2.warpAffine(image, to_native, (native, native), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
-    return np.asarray(Image.fromarray(crop).resize((size, size), Image.BICUBIC))
-
-
-def _pixel_scale(factor):
-    """3x3 matrix resizing an image by ``factor`` with pixel centres at integers: x' = factor (x + 0.5) - 0.5."""
-    shift = (factor - 1) / 2
-    return np.array([[factor, 0, shift], [0, factor, shift], [0, 0, 1]])
-
-
-def _then_scale(matrix, factor):
-    """``matrix`` followed by resizing its output by ``factor``."""
-    return (_pixel_scale(factor) @ np.vstack([matrix, [0, 0, 1]]))[:2]
+    return ffhq_matrix(face.landmarks, size)
 
 
 def upscaled_matrix(matrix, upscale):
     """Matrix from the ``upscale``-times larger output image to the same crop."""
-    return (np.vstack([matrix, [0, 0, 1]]) @ _pixel_scale(1 / upscale))[:2]
+    return (np.vstack([matrix, [0, 0, 1]]) @ pixel_scale(1 / upscale))[:2]
 
 
 def footprint_box(matrix, size, shape, margin=2):

@@ -10,24 +10,13 @@ Measured on this project's 600 real CelebA dev faces pasted at 48-128 px into sc
 8-12 % with 0.03-0.4 false detections a photo at 0.35 s a photo. Landmarks are always left eye, right eye, nose,
 left and right mouth corner (as seen in the image).
 """
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
+from mrr_plugin.data.face_geometry import DetectedFace, corners
+from mrr_plugin.preparation.face_detection import detect_faces, load_retinaface
+
 DETECTORS = ('mtcnn', 'retinaface', 'lbp')
-
-
-@dataclass
-class DetectedFace:
-    """A face in photo pixels: ``box`` (x0, y0, x1, y1), ``landmarks`` (5, 2) or None, ``score`` in [0, 1]."""
-    box: tuple
-    landmarks: np.ndarray = None
-    score: float = 1.0
-
-    @property
-    def center(self):
-        return (self.box[0] + self.box[2]) / 2, (self.box[1] + self.box[3]) / 2
 
 
 def _sorted(faces):
@@ -60,13 +49,10 @@ class RetinaFaceDetector:
     """facexlib's RetinaFace-R50 (``detection_Resnet50_Final.pth`` in ``weights_dir``; never downloaded)."""
 
     def __init__(self, weights_dir, device='cpu', threshold=0.8):
-        from mrr_plugin.preparation.face_detection import load_retinaface
         self.model, self.threshold = load_retinaface(weights_dir, device), threshold
 
     def __call__(self, image):
-        from mrr_plugin.preparation.face_detection import detect_faces
-        return _sorted(DetectedFace((x, y, x + w, y + h), landmarks, score)
-                       for (x, y, w, h), landmarks, score in detect_faces(self.model, image, self.threshold))
+        return _sorted(detect_faces(self.model, image, self.threshold))
 
 
 class LBPCascadeDetector:
@@ -82,7 +68,7 @@ class LBPCascadeDetector:
         rows = self.cascade.detect_multi_scale(img=image, scale_factor=self.scale_factor, step_ratio=1,
                                                min_size=(self.min_size, self.min_size),
                                                max_size=image.shape[:2], min_neighbor_number=self.min_neighbours)
-        return _sorted(DetectedFace((r['c'], r['r'], r['c'] + r['width'], r['r'] + r['height'])) for r in rows)
+        return _sorted(DetectedFace(corners(r['c'], r['r'], r['width'], r['height'])) for r in rows)
 
 
 def build_detector(name='mtcnn', weights_dir=None, device='cpu', min_face_size=16):

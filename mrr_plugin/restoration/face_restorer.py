@@ -1,19 +1,23 @@
 """Restore the faces of real photos with any trained face-SR network: detect -> crop/align as in training ->
 super-resolve (faces batched across photos) -> paste back with a feathered mask over an upscaled background.
 
-``FaceRestorer(model, detector).restore(image)`` is the Python API; ``python -m mrr_plugin.restore`` is a thin shell
-over it. A face much larger than the model's input loses detail on the way in (the crop is reduced to the input
-size, 16x16 for the x8 nets); every result carries a note saying so.
+``FaceRestorer.from_spec('options/test/MRRNet/test_MRRNet_x8_CelebA.yml', upscale=4).restore(image)`` is the Python
+API (GFPGAN's ``GFPGANer(model_path, upscale, ...).enhance(img)`` in one call); ``python -m mrr_plugin.restore`` is a
+thin shell over it. A face much larger than the model's input loses detail on the way in (the crop is reduced to the
+input size, 16x16 for the x8 nets); every result carries a note saying so.
 """
 from dataclasses import dataclass, field
+from os import path as osp
 
 import numpy as np
 import torch
 from PIL import Image
 
-from mrr_plugin.models.precision import autocast, check_precision
-from mrr_plugin.restoration.face_alignment import crop_face, face_matrix, matrix_scale, paste_face, upscaled_matrix
-from mrr_plugin.restoration.face_detectors import DetectedFace
+from mrr_plugin.archs.network_spec import load_network_spec
+from mrr_plugin.data.face_geometry import DetectedFace, crop_face, matrix_scale
+from mrr_plugin.restoration.face_alignment import face_matrix, paste_face, upscaled_matrix
+from mrr_plugin.restoration.face_detectors import build_detector
+from mrr_plugin.utils.precision import autocast, check_precision
 from mrr_plugin.utils.visual import rgb_to_batch, tensor_to_rgb
 
 DETAIL_LOSS_RATIO = 2.0  # a crop more than this many times the model's input side loses detail: say so
@@ -45,6 +49,25 @@ class FaceModel:
             lr_size = hr_size // scale
         alignment = alignment or getattr(network, 'alignment', None) or ('ffhq' if lr_size == hr_size else 'dic')
         return cls(network, lr_size, hr_size, alignment, name)
+
+    @classmethod
+    def from_spec(cls, spec, device='cpu', alignment=None, face_size=None, runtime='torch'):
+        """The face model of a spec: a test option file, ``CHECKPOINT@ARCH[:key=value,...]`` (see
+        :func:`~mrr_plugin.archs.network_spec.load_network_spec`) or an exported ``.onnx``. ``alignment`` defaults
+        to the option file's ``restore.alignment``; ``runtime='onnx'`` exports a torch spec to a temporary file
+        (removed at exit) and runs it through onnxruntime."""
+        if runtime not in ('torch', 'onnx'):
+            raise ValueError(f'--runtime {runtime}: expected torch or onnx.')
+        if spec.endswith('.onnx'):
+            from mrr_plugin.restoration.onnx_runtime import OnnxNetwork
+            return cls.from_network(OnnxNetwork(spec), alignment, face_size, osp.basename(spec))
+        loaded = load_network_spec(spec, device, '--model')
+        alignment = alignment or (loaded.options.get('restore') or {}).get('alignment')
+        model = cls.from_network(loaded.network, alignment, face_size, loaded.network_opt['type'])
+        if runtime == 'onnx':
+            from mrr_plugin.restoration.onnx_runtime import temporary_onnx_network
+            model.network = temporary_onnx_network(loaded.network, model)
+        return model
 
     @property
     def scale(self):
@@ -137,6 +160,28 @@ class FaceRestorer:
         self.only_center_face, self.aligned, self.feather = only_center_face, aligned, feather
         self.background = background or BackgroundUpsampler()
         self.batch_size, self.device, self.precision = batch_size, device, precision
+
+    @classmethod
+    def from_spec(cls, spec, detector='mtcnn', upscale=2, precision='fp32', runtime='torch', device='cpu',
+                  alignment=None, face_size=None, weights_dir=None, min_face_size=16, bg_upsampler=None, bg_tile=400,
+                  only_center_face=False, aligned=False, batch_size=8):
+        """A restorer in one call, from what ``mrr-restore`` takes on its command line: ``spec`` (the face
+        network, :meth:`FaceModel.from_spec`), a detector name (``mtcnn``, ``retinaface`` with ``weights_dir``,
+        ``lbp``), ``bg_upsampler`` (a network spec for the background, run in ``bg_tile`` px tiles; default PIL
+        bicubic) and the options of :class:`FaceRestorer`."""
+        if runtime == 'onnx' and precision != 'fp32':
+            raise ValueError('--runtime onnx runs in fp32; leave --precision at fp32.')
+        if upscale <= 0 or batch_size < 1:
+            raise ValueError('--upscale must be > 0 and --batch-size >= 1.')
+        check_precision(precision, torch.device(device).type, '--precision')
+        model = FaceModel.from_spec(spec, device, alignment, face_size, runtime)
+        background = BackgroundUpsampler(device=device, precision=precision, tile=bg_tile)
+        if bg_upsampler:
+            background.network = load_network_spec(bg_upsampler, device, '--bg-upsampler').network
+        if not aligned and isinstance(detector, str):
+            detector = build_detector(detector, weights_dir, device, min_face_size)
+        return cls(model, None if aligned else detector, upscale, only_center_face, aligned, background, batch_size,
+                   device, precision)
 
     def restore(self, image):
         """:class:`RestoreResult` of one RGB uint8 photo."""

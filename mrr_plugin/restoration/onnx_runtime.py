@@ -4,10 +4,13 @@ convention, so the restorer runs either. Needs the optional ``onnx`` extra (onnx
 The face geometry (LR input side, HR output side, training crop) travels inside the file as metadata, so an exported
 model restores photos on its own.
 """
+import atexit
 import contextlib
 import copy
 import io
 import os
+import shutil
+import tempfile
 import warnings
 from os import path as osp
 
@@ -78,3 +81,14 @@ class OnnxNetwork:
         step = self.fixed_batch or len(array)
         outputs = [self.session.run(None, {'lr': array[i:i + step]})[0] for i in range(0, len(array), step)]
         return torch.from_numpy(np.concatenate(outputs)).to(batch.device)
+
+
+def temporary_onnx_network(network, model):
+    """``network`` exported with ``model``'s geometry (:class:`~.face_restorer.FaceModel`) to a temporary file that
+    is removed at exit, as an :class:`OnnxNetwork`."""
+    folder = tempfile.mkdtemp(prefix='mrr_restore_')
+    atexit.register(shutil.rmtree, folder, True)
+    path = osp.join(folder, 'model.onnx')
+    print(f'exporting {model.name} to {path} for onnxruntime ...', flush=True)
+    export_onnx(network, path, model.lr_size, model.hr_size, model.alignment, True, name=model.name)
+    return OnnxNetwork(path)

@@ -1,4 +1,5 @@
-"""Small helpers below every other layer (they import only the standard library and basicsr)."""
+"""Small helpers below every other layer: they import the standard library, numpy/cv2/torch/yaml/filelock and basicsr,
+never a module of the plugin outside ``utils``."""
 import importlib
 from os import path as osp
 

@@ -155,6 +155,17 @@ def parse_value(text, source='value'):
     return read_yaml(text.strip(), source)[0]
 
 
+def parse_key_values(text, separator=','):
+    """``"a=1,b=true"`` -> ``{'a': 1, 'b': True}`` (the options of a ``checkpoint.pth@ARCH:a=1,b=true`` spec)."""
+    pairs = {}
+    for pair in filter(None, text.split(separator)):
+        key, equals, value = pair.partition('=')
+        if not equals or not key:
+            raise OptionError(f'expected key=value, got {excerpt(pair)}.')
+        pairs[key.strip()] = parse_value(value, f'{key.strip()}={excerpt(value)}')
+    return pairs
+
+
 def apply_force_yml(opt, entries):
     """Apply ``--force_yml key:sub=value`` entries (BasicSR's syntax) to ``opt`` in place. Each value is read by
     :func:`parse_value` (``none`` is None, as in BasicSR); BasicSR's own parser ``exec``-s the key path and

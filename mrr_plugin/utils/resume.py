@@ -48,11 +48,6 @@ def newest_complete_state(training_states_dir, network_files=lambda iteration: (
     return None, None
 
 
-def find_resume_state(training_states_dir, network_files=lambda iteration: ()):
-    """Path of :func:`newest_complete_state`, or None."""
-    return newest_complete_state(training_states_dir, network_files)[0]
-
-
 def resumed_network_files(opt):
     """``iteration -> [models/net_<x>_<iteration>.pth]`` for the networks BasicSR reloads on resume."""
     ignored = opt['path'].get('ignore_resume_networks') or ()

@@ -50,3 +50,19 @@ def test_command_line_writes_a_basicsr_checkpoint(tmp_path):
                           str(tmp_path / 'x.pth')], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1 and 'not a SPARNet' in bad.stderr and 'Traceback' not in bad.stderr
     assert not (tmp_path / 'x.pth').exists()
+
+
+@pytest.mark.parametrize('arch, name, options', [('MRRNet', 'mrrnet_g', {'upscale': 1, 'range_norm': False}),
+                                                 ('SPARNet', 'sparnet_g', {'upscale': 1, 'range_norm': False}),
+                                                 ('MRRPatchDiscriminator', 'mrrgan_d', {'range_norm': False})])
+def test_the_checkouts_own_vectors_of_the_authors_code(arch, name, options):
+    """The vectors every checkout carries (written from the authors' code, tests/helpers/authors_reference.py),
+    checked even where the team's are present: our network with the same seeded weights gives their output."""
+    from tests.helpers.authors_reference import FOLDER, load_committed, read_keys
+    reference = load_committed(name)
+    net = build_network({'type': arch, **options}).eval()
+    assert {k: tuple(v.shape) for k, v in net.state_dict().items()} == read_keys(f'{FOLDER}/{name}_state_dict.tsv')
+    net.load_state_dict(reference['state_dict'])
+    with torch.no_grad():
+        out = net(reference['input'])
+    assert (out - reference['output']).abs().max() <= 1e-4 * reference['output'].abs().max()

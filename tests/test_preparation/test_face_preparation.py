@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 from PIL import Image
+from skimage.data import astronaut
 
 from mrr_plugin.data.face_image_io import BadImageError
 from mrr_plugin.preparation.face_annotations import (DIC_CELEBA_TEST_IDS, AnnotationError, read_celeba_list,
@@ -10,30 +11,31 @@ from mrr_plugin.preparation.face_preparation import (FaceSource, aligned_face, d
 
 
 def test_dic_box_of_celeba_000001():
-    # list_bbox_celeba.txt: 000001.jpg 95 71 226 313 in a 409x687 image; side 1.3 * 313 = 406.9 about (208, 227.5)
-    assert enlarged_square_box((95, 71, 226, 313), (409, 687)) == (5, 24, 409, 431)
-    assert enlarged_square_box((100, 100, 100, 100), (1000, 1000)) == (85, 85, 215, 215)  # 15 % per side
+    # list_bbox_celeba.txt: 000001.jpg 95 71 226 313 (x y w h: corners 95 71 321 384) in a 409x687 image;
+    # side 1.3 * 313 = 406.9 about (208, 227.5)
+    assert enlarged_square_box((95, 71, 321, 384), (409, 687)) == (5, 24, 409, 431)
+    assert enlarged_square_box((100, 100, 200, 200), (1000, 1000)) == (85, 85, 215, 215)  # 15 % per side
     assert enlarged_square_box((0, 0, 50, 40), (1000, 1000)) == (0, 0, 58, 53)  # clipped at the image border
     with pytest.raises(BadImageError):
-        enlarged_square_box((2000, 2000, 10, 10), (100, 100))
+        enlarged_square_box((2000, 2000, 2010, 2010), (100, 100))
     with pytest.raises(BadImageError):
-        enlarged_square_box((10, 10, 0, 5), (100, 100))
+        enlarged_square_box((10, 10, 10, 15), (100, 100))
 
 
 def test_landmark_box_and_hr_face_geometry(tmp_path):
-    assert landmark_box([[10, 20], [30, 60]]) == (10, 20, 20, 40)
+    assert landmark_box([[10, 20], [30, 60]]) == (10, 20, 30, 60)
     assert landmark_box([[10, 20], [30, 60]], extent=2.0) == (0, 0, 40, 80)
     rng = np.random.default_rng(0)
     photo = rng.integers(0, 256, (300, 200, 3), dtype=np.uint8)
     Image.fromarray(photo).save(tmp_path / 'p.png')
-    hr = dic_hr_face(FaceSource('p', str(tmp_path / 'p.png'), box=(50, 60, 100, 120)), 128)
+    hr = dic_hr_face(FaceSource('p', str(tmp_path / 'p.png'), box=(50, 60, 150, 180)), 128)
     # square of side 1.3 * 120 = 156 about (100, 120): 78 px each side
     expected = Image.fromarray(photo).crop((22, 42, 178, 198)).resize((128, 128), Image.BICUBIC)
     np.testing.assert_array_equal(np.asarray(hr), np.asarray(expected))
 
 
 def test_alignment_puts_landmarks_on_the_template():
-    from mrr_plugin.preparation.face_preparation import FFHQ_TEMPLATE_512
+    from mrr_plugin.data.face_geometry import FFHQ_TEMPLATE_512
     image = np.zeros((400, 400, 3), np.uint8)
     landmarks = FFHQ_TEMPLATE_512 * 0.5 + 40  # the template, scaled and shifted
     for x, y in landmarks:
@@ -41,6 +43,18 @@ def test_alignment_puts_landmarks_on_the_template():
     face = np.asarray(aligned_face(Image.fromarray(image), landmarks, 512))
     for x, y in FFHQ_TEMPLATE_512:
         assert face[int(round(y)), int(round(x))].max() > 100
+
+
+def test_training_and_restoration_cut_the_same_ffhq_crop():
+    """mrr-prepare-faces --align and mrr-restore --alignment ffhq: one matrix, one warp, the same pixels (also
+    where the crop reaches past the photo's edge)."""
+    from mrr_plugin.data.face_geometry import FFHQ_TEMPLATE_512, DetectedFace, crop_face
+    from mrr_plugin.restoration.face_alignment import face_matrix
+    photo = np.asarray(Image.fromarray(astronaut()).resize((256, 256), Image.BICUBIC))
+    landmarks = FFHQ_TEMPLATE_512 * 0.4 - 20  # a face cut by the top-left corner
+    prepared = np.asarray(aligned_face(Image.fromarray(photo), landmarks, 128))
+    restored = crop_face(photo, face_matrix(DetectedFace((0, 0, 1, 1), landmarks), 'ffhq', 128), 128)
+    np.testing.assert_array_equal(prepared, restored)
 
 
 def test_split_names_is_seeded_and_disjoint():

@@ -1,8 +1,8 @@
 import numpy as np
 
-from mrr_plugin.restoration.face_alignment import (DIC_TEMPLATE_128, crop_face, dic_box_matrix, face_matrix,
-                                                   matrix_scale, paste_face, scale_translation_fit, upscaled_matrix)
-from mrr_plugin.restoration.face_detectors import DetectedFace
+from mrr_plugin.data.face_geometry import DetectedFace, crop_face, matrix_scale
+from mrr_plugin.restoration.face_alignment import (DIC_TEMPLATE_128, dic_box_matrix, face_matrix, paste_face,
+                                                   scale_translation_fit, upscaled_matrix)
 
 
 def apply(matrix, points):

@@ -1,15 +1,19 @@
-"""The restorer on real photos: scikit-image's astronaut and composites of the team's real dev faces."""
+"""The restorer on real photos: scikit-image's astronaut and composites of real faces pasted into scikit-image's
+photographs (the astronaut's face and its mirror image everywhere; the team's real dev faces for the recall
+measurement)."""
 from os import path as osp
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from skimage import data
 
 from mrr_plugin.archs.mrrnet_arch import MRRNet
 from mrr_plugin.restoration import BackgroundUpsampler, FaceModel, FaceRestorer, build_detector
 from mrr_plugin.restoration.face_restorer import bicubic_resize
-from tests.helpers.face_photos import BACKGROUNDS, PaintFace, background, composite, painted_region
+from tests.helpers.face_photos import (BACKGROUNDS, PaintFace, background, composite, painted_region,
+                                       write_astronaut_faces)
 
 ASTRONAUT_FACE = (180, 60, 268, 174)  # x0, y0, x1, y1 of Eileen Collins' face in skimage's astronaut.png
 
@@ -19,18 +23,28 @@ def mtcnn():
     return build_detector('mtcnn')
 
 
-@pytest.fixture(scope='module')
-def composites(dev_faces):
-    """Three photos, eight real dev faces of 48-128 px at known places: [(photo, [(x, y, side), ...])]."""
-    hr, _, names = dev_faces
-    paths = [osp.join(hr, name) for name in names[200:208]]
-    layouts = [[(60, 80, 96), (300, 60, 64), (480, 300, 128)], [(100, 200, 48), (400, 100, 112)],
-               [(40, 40, 80), (250, 250, 128), (500, 60, 72)]]
+LAYOUTS = [[(60, 80, 96), (300, 60, 64), (480, 300, 128)], [(100, 200, 48), (400, 100, 112)],
+           [(40, 40, 80), (250, 250, 128), (500, 60, 72)]]
+
+
+def make_composites(paths):
+    """Three photos, eight faces of 48-128 px at known places: [(photo, [(x, y, side), ...])]."""
     photos, start = [], 0
-    for layout, name in zip(layouts, BACKGROUNDS):
+    for layout, name in zip(LAYOUTS, BACKGROUNDS):
         photos.append((composite(paths[start:start + len(layout)], layout, name), layout))
         start += len(layout)
     return photos
+
+
+@pytest.fixture(scope='module')
+def astronaut_faces(tmp_path_factory):
+    return write_astronaut_faces(tmp_path_factory.mktemp('astronaut_faces'))
+
+
+@pytest.fixture(scope='module')
+def composites(astronaut_faces):
+    """The astronaut's face and its mirror image, alternately, at the eight places."""
+    return make_composites([astronaut_faces[k % 2] for k in range(8)])
 
 
 def paint_restorer(detector, upscale=2, **kwargs):
@@ -55,6 +69,16 @@ def test_astronaut_face_is_found_restored_and_pasted_where_it_was(mtcnn):
 
 
 def test_composites_recall_and_paste_back_position(mtcnn, composites):
+    assert_found_and_pasted_back(mtcnn, composites)
+
+
+def test_detection_recall_on_composites_of_real_dev_faces(mtcnn, dev_faces):
+    """The same check on eight different real CelebA faces (a measurement: README's detector comparison)."""
+    hr, _, names = dev_faces
+    assert_found_and_pasted_back(mtcnn, make_composites([osp.join(hr, name) for name in names[200:208]]))
+
+
+def assert_found_and_pasted_back(mtcnn, composites):
     upscale = 2
     results = paint_restorer(mtcnn, upscale, batch_size=3).restore_many([photo for photo, _ in composites])
     found = 0
@@ -92,7 +116,7 @@ def test_faces_batched_across_photos_equal_one_photo_at_a_time(mtcnn, composites
             assert np.abs(a.restored.astype(int) - b.restored.astype(int)).max() <= 1  # float reordering only
 
 
-def test_only_center_face_aligned_inputs_and_a_photo_without_faces(mtcnn, composites, dev_faces):
+def test_only_center_face_aligned_inputs_and_a_photo_without_faces(mtcnn, composites, astronaut_faces):
     photo, layout = composites[0]
     result = paint_restorer(mtcnn, only_center_face=True).restore(photo)
     assert len(result.faces) == 1
@@ -101,8 +125,7 @@ def test_only_center_face_aligned_inputs_and_a_photo_without_faces(mtcnn, compos
     nearest_centre = [nearest[0] + nearest[2] / 2, nearest[1] + nearest[2] / 2]
     assert np.hypot(*(np.array(result.faces[0].detection.center) - nearest_centre)) < nearest[2] / 3
 
-    hr, _, names = dev_faces
-    face = np.asarray(__import__('PIL.Image').Image.open(osp.join(hr, names[0])).convert('RGB'))
+    face = np.asarray(Image.open(astronaut_faces[0]).convert('RGB'))
     aligned = paint_restorer(None, aligned=True).restore(face)
     assert aligned.image.shape == (128, 128, 3) and painted_region(aligned.image).all()
     lr_face = bicubic_resize(face, (16, 16))
@@ -160,7 +183,7 @@ def test_ffhq_alignment_for_a_network_that_does_not_upscale(mtcnn):
     assert (model.lr_size, model.hr_size, model.alignment) == (64, 64, 'ffhq')
     result = FaceRestorer(model, mtcnn, upscale=1).restore(data.astronaut())
     face = result.faces[0]
-    from mrr_plugin.preparation.face_preparation import FFHQ_TEMPLATE_512
+    from mrr_plugin.data.face_geometry import FFHQ_TEMPLATE_512
     mapped = face.detection.landmarks @ face.matrix[:, :2].T + face.matrix[:, 2]
     assert np.abs(mapped - FFHQ_TEMPLATE_512 * 64 / 512).max() < 3  # a similarity fit of 5 points
     ys, xs = np.nonzero(painted_region(result.image))

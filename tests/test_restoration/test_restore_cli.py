@@ -13,6 +13,7 @@ from skimage import data
 
 from mrr_plugin import export_onnx, restore
 from mrr_plugin.archs.mrrnet_arch import MRRNet
+from mrr_plugin.restoration import FaceModel
 from tests.conftest import PROJECT_ROOT
 from tests.helpers.face_photos import background, composite, write_astronaut_faces
 
@@ -140,7 +141,7 @@ def test_export_onnx_matches_torch_on_faces_and_restores(mrrnet_checkpoint, face
 def test_export_onnx_sparnet_and_baselines(arch, tmp_path, capsys, face_pairs):
     from basicsr.archs import build_network
 
-    from mrr_plugin.cli import parse_key_values
+    from mrr_plugin.utils.option_file import parse_key_values
     name, _, options = arch.partition(':')
     torch.manual_seed(0)
     network = build_network({'type': name, **parse_key_values(options)})
@@ -167,11 +168,9 @@ def test_option_file_model_and_its_restore_alignment(mrrnet_checkpoint, tmp_path
     opt['path']['pretrain_network_g'] = mrrnet_checkpoint
     opt['restore'] = {'alignment': 'ffhq'}
     (tmp_path / 'test.yml').write_text(yaml.safe_dump(opt))
-    args = restore.parse_args(['-i', 'x', '--model', str(tmp_path / 'test.yml')])
-    model = restore.face_model(args)
+    model = FaceModel.from_spec(str(tmp_path / 'test.yml'))
     assert (model.alignment, model.lr_size, model.hr_size, model.name) == ('ffhq', 16, 128, 'MRRNet')
-    args = restore.parse_args(['-i', 'x', '--model', str(tmp_path / 'test.yml'), '--alignment', 'dic'])
-    assert restore.face_model(args).alignment == 'dic'  # the flag wins
+    assert FaceModel.from_spec(str(tmp_path / 'test.yml'), alignment='dic').alignment == 'dic'  # the flag wins
 
 
 @pytest.mark.parametrize('extra, message', [
@@ -191,7 +190,7 @@ def test_baseline_face_size_device_and_detector_options(tmp_path, photos, capsys
     edsr = {'type': 'EDSR', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_block': 1, 'upscale': 8}
     torch.save({'params': build_network(edsr).state_dict()}, tmp_path / 'edsr.pth')
     spec = f'{tmp_path / "edsr.pth"}@EDSR:num_in_ch=3,num_out_ch=3,num_feat=8,num_block=1,upscale=8'
-    model = restore.face_model(restore.parse_args(['-i', 'x', '--model', spec, '--face-size', '256']))
+    model = FaceModel.from_spec(spec, face_size=256)
     assert (model.lr_size, model.hr_size, model.alignment) == (32, 256, 'dic')  # EDSR runs at any size
     code, log = run_restore(capsys, '-i', str(photos / 'astronaut.png'), '-o', str(tmp_path / 'out'), '--model', spec,
                             '--face-size', '64', '--device', 'cpu', '--min-face-size', '40', '--save-faces')
@@ -200,3 +199,25 @@ def test_baseline_face_size_device_and_detector_options(tmp_path, photos, capsys
                             '--detector', 'retinaface', '--weights-dir', str(tmp_path))
     assert code == 1 and 'detection_Resnet50_Final.pth' in log and log.count('error:') == 1
     assert not (tmp_path / 'r').exists()
+
+
+def test_readme_api_example_runs_as_written(tmp_path, monkeypatch):
+    """README's Python API block, executed verbatim in a folder holding the option file it names and the checkpoint
+    that file points to (random MRRNet weights)."""
+    import shutil
+    readme = open(osp.join(PROJECT_ROOT, 'README.md'), encoding='utf-8').read()
+    block = re.search(r'The Python API the command is a shell over.*?```python\n(.*?)```', readme, re.S).group(1)
+    option_file = 'options/test/MRRNet/test_MRRNet_x8_CelebA.yml'
+    assert option_file in block
+    os.makedirs(tmp_path / osp.dirname(option_file))
+    shutil.copy(osp.join(PROJECT_ROOT, option_file), tmp_path / option_file)
+    checkpoint = tmp_path / 'experiments/MRRNet_x8_CelebA/models/net_g_latest.pth'
+    os.makedirs(checkpoint.parent)
+    torch.manual_seed(0)
+    torch.save({'params': MRRNet().state_dict()}, checkpoint)
+    monkeypatch.chdir(tmp_path)
+    namespace = {'rgb_uint8_photo': data.astronaut()}
+    exec(compile(block, 'README.md', 'exec'), namespace)
+    result = namespace['result']
+    assert result.image.shape == (2048, 2048, 3) and len(result.faces) == 1
+    assert result.faces[0].restored.shape == (128, 128, 3)

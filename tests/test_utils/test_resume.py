@@ -54,7 +54,7 @@ def test_truncated_newest_state_is_skipped(tmp_path):
     atomic_torch_save({'iter': 4, 'epoch': 0}, os.path.join(states, '4.state'))
     with open(os.path.join(states, '8.state'), 'wb') as f:
         f.write(b'PK\x03\x04truncated')
-    assert resume.find_resume_state(states).endswith('4.state')
+    assert resume.newest_complete_state(states)[0].endswith('4.state')
 
 
 class _Payload:

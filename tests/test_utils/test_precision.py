@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mrr_plugin.archs.pil_resize import pil_bicubic_resize
-from mrr_plugin.models.precision import MixedPrecision, check_precision, float32_inputs
+from mrr_plugin.utils.precision import MixedPrecision, check_precision, float32_inputs
 from tests.conftest import (degradation_gan_options, gan_training_extras, python_env, sparnethd_options,
                             tiny_training_dict, write_options)
 

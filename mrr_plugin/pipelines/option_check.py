@@ -26,9 +26,8 @@ import torch
 from basicsr.models import lr_scheduler
 from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
-from mrr_plugin.utils.option_file import (OptionError, apply_force_yml, excerpt,  # noqa: F401 (re-exported)
-                                          load_option_file)
-from mrr_plugin.utils.option_values import path_problems, value_problems
+from mrr_plugin.pipelines.option_values import path_problems, value_problems
+from mrr_plugin.utils.option_file import OptionError, apply_force_yml, excerpt, load_option_file
 
 # basicsr 1.4.2's BaseModel.get_optimizer / setup_schedulers accept exactly these types
 OPTIMIZERS = {'Adam': torch.optim.Adam}
@@ -84,7 +83,7 @@ def exit_on_option_problems(argv, for_training):
 
 def option_problems(opt, for_training):
     """Every problem of an option dict as one sentence each (empty list: the options look runnable): its keys,
-    then its values (:func:`~mrr_plugin.utils.option_values.value_problems`); files are checked by
+    then its values (:func:`~mrr_plugin.pipelines.option_values.value_problems`); files are checked by
     :func:`check_option_file`."""
     problems = []
     for key in ('name', 'num_gpu', 'datasets', 'path'):  # read unconditionally by BasicSR's parse_options
@@ -207,7 +206,10 @@ def _unknown(where, key, candidates, context):
 def _registered(registry, name):
     if not isinstance(name, str):
         return None
-    return registry._obj_map.get(name) or registry._obj_map.get(f'{name}_basicsr')
+    for key in (name, f'{name}_basicsr'):  # BasicSR's Registry.get falls back to the suffixed name the same way
+        if key in registry:
+            return registry.get(key)
+    return None
 
 
 def _check_registered(where, name, registry, problems, kind):

@@ -8,7 +8,8 @@ import pytest
 import yaml
 from basicsr.utils.options import ordered_yaml
 
-from mrr_plugin.utils.option_check import OptionError, check_option_file, load_option_file, option_problems
+from mrr_plugin.pipelines.option_check import check_option_file, option_problems
+from mrr_plugin.utils.option_file import OptionError, load_option_file
 from tests.conftest import PROJECT_ROOT, python_env
 
 DEMO_OPTIONS = os.path.join(PROJECT_ROOT, 'options', 'train', 'MRRNet', 'train_MRRNet_x8_demo_CPU.yml')

@@ -4,8 +4,8 @@ import os
 import pytest
 from basicsr.utils import options as basicsr_options
 
-from mrr_plugin.utils.option_check import OptionError, load_option_file
-from mrr_plugin.utils.options import parse_options
+from mrr_plugin.pipelines.options import parse_options
+from mrr_plugin.utils.option_file import OptionError, load_option_file
 from tests.conftest import PROJECT_ROOT
 
 DEMO_OPTIONS = os.path.join(PROJECT_ROOT, 'options', 'train', 'MRRNet', 'train_MRRNet_x8_demo_CPU.yml')

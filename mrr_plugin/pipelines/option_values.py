@@ -77,7 +77,7 @@ def value_problems(opt, for_training, skip_networks=()):
             if not (isinstance(betas, (list, tuple)) and len(betas) == 2 and all(
                     isinstance(b, numbers.Number) and 0 <= b < 1 for b in betas)):
                 problems.append(f'train.{key}.betas: expected two numbers in [0, 1), got {excerpt(betas)}.')
-    from mrr_plugin.models.precision import check_precision
+    from mrr_plugin.utils.precision import check_precision
     device_type = 'cuda' if num_gpu not in (0, None) and torch.cuda.is_available() else 'cpu'
     for section in ('train', 'val'):
         precision = (opt.get(section) or {}).get('precision', 'fp32') if isinstance(opt.get(section), dict) else 'fp32'

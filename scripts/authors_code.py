@@ -1,8 +1,8 @@
 """The authors' own code, imported from a checkout of theirs, for side-by-side measurements (never vendored).
 
 github.com/SYLan2019/MRRNet and github.com/chaofengc/Face-SPARNet share one layout: packages ``models``, ``data``,
-``utils`` and ``options`` at the checkout's top. ``scripts/benchmark_speed.py`` times their generator and
-``scripts/benchmark_training.py`` trains it with their initialisation, dataset class and loss.
+``utils`` and ``options`` at the checkout's top. ``benchmark_speed.py`` beside it times their generator and
+``benchmark_training.py`` trains it with their initialisation, dataset class and loss.
 """
 import importlib
 import os.path as osp

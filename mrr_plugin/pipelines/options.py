@@ -16,8 +16,8 @@ import torch
 from basicsr.utils import set_random_seed
 from basicsr.utils.dist_util import get_dist_info
 
+from mrr_plugin.pipelines.option_check import CHECK_DATA
 from mrr_plugin.utils.distributed import init_dist
-from mrr_plugin.utils.option_check import CHECK_DATA
 from mrr_plugin.utils.option_file import apply_force_yml, load_option_file
 from mrr_plugin.utils.run_lock import FolderLock
 
