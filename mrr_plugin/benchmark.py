@@ -43,7 +43,7 @@ def parse_args(argv=None):
     parser.add_argument('--method', action='append', default=[], metavar='NAME=SPEC',
                         help='NAME=test_options.yml or NAME=checkpoint.pth@ARCH[:key=value,...] (repeatable)')
     parser.add_argument('--scale', type=int, default=8)
-    parser.add_argument('--limit', type=int, help='only the first N faces')
+    parser.add_argument('--limit', type=int, help='only the first N faces (by file name)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--timing-batch', type=int, default=8, help='batch N of the throughput column')

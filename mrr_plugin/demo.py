@@ -71,7 +71,10 @@ def train(root, iters):
     if iters is not None:
         command += ['--force_yml', f'train:total_iter={iters}']
     print('+', ' '.join(command), flush=True)
-    subprocess.run(command, cwd=root, check=True)
+    returncode = subprocess.run(command, cwd=root).returncode
+    if returncode != 0:  # the training command printed its own one-line error above
+        raise CommandError(f'the training step stopped with exit status {returncode}; see its message above.',
+                           code=returncode)
 
 
 def evaluate(net, hr_folder, lr_folder, val_names, grid_faces=6):

@@ -22,10 +22,6 @@ LISTED = 5  # files named per problem
 PROGRESS_FROM = 5000  # folders with at least this many files show a progress bar while they are scanned
 
 
-def _listed(names):
-    return listed(names, LISTED)
-
-
 def lmdb_faces(root):
     """``{key: (height, width)}`` from an LMDB's ``meta_info.txt``; ValueError naming a malformed line."""
     faces = {}
@@ -89,14 +85,14 @@ def lmdb_record_problems(root, faces, full=False):
     try:
         with lmdb_environment(root) as env, env.begin(write=False) as txn:
             bad = _record_problems(txn, faces, full, root)
-    except DamagedLmdbError as error:
+    except (DamagedLmdbError, FileNotFoundError) as error:  # damaged, or data.mdb missing
         return [str(error)]
     except lmdb.Error as error:  # MDB_CORRUPTED and the like: LMDB's own consistency checks
         return [f'{root}: the LMDB is corrupted ({str(error).splitlines()[0]}); copy or build it again.']
     if not bad:
         return []
     return [f'{root}: {len(bad)} record(s) are missing or not the images meta_info.txt lists: '
-            f'{_listed(bad.values())}.']
+            f'{listed(bad.values(), LISTED)}.']
 
 
 def dataset_problems(where, dataset, scale, full=False, labels=None):
@@ -130,7 +126,7 @@ def dataset_problems(where, dataset, scale, full=False, labels=None):
                 continue
             if bad:
                 problems.append(f'{root_labels[key]}: {len(bad)} file(s) of {root} are not readable images: '
-                                f'{_listed(bad.values())}')
+                                f'{listed(bad.values(), LISTED)}')
             if not faces[key]:
                 problems.append(f'{root_labels[key]}: {root} holds no images.')
     if 'dataroot_gt' in faces and 'dataroot_lq' in faces:
@@ -149,7 +145,8 @@ def _pair_problems(prefix, names, dataset, hr, lr, scale, lmdb):
     missing, extra = set(partner.values()) - set(lr), set(lr) - set(partner.values())
     if missing or extra:
         problems.append(f'{prefix}{names[0]} and {names[1]} hold different faces ({len(missing)} HR face(s) without '
-                        f'LR: {_listed(missing) or "-"}; {len(extra)} LR face(s) without HR: {_listed(extra) or "-"}).')
+                        f'LR: {listed(missing, LISTED) or "-"}; {len(extra)} LR face(s) without HR: '
+                        f'{listed(extra, LISTED) or "-"}).')
     if isinstance(scale, int) and scale > 0:
         wrong = sorted(k for k, p in partner.items()
                        if hr[k] and lr.get(p) and tuple(s * scale for s in lr[p]) != hr[k])

@@ -61,7 +61,11 @@ def load_test_set(hr, lr, limit=None, scale=8):
     problems = dataset_problems('', opt, scale, labels={'dataroot_gt': '--hr', 'dataroot_lq': '--lr'})
     if problems:
         raise ValueError('\n'.join(problems))
-    dataset = CheckedSamples(build_dataset(opt), '--hr/--lr')
+    paired = build_dataset(opt)
+    # BasicSR lists a folder in the file system's order, which differs between machines: sorted, the faces of
+    # --limit N and the order of every per-face file are the same everywhere
+    paired.paths.sort(key=lambda pair: pair['gt_path'])
+    dataset = CheckedSamples(paired, '--hr/--lr')
     count = len(dataset) if limit is None else min(limit, len(dataset))
     faces = []
     for index in tqdm(range(count), desc='test set', unit='face'):

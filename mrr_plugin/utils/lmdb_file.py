@@ -73,18 +73,29 @@ def open_lmdb(path, readonly=True, lock=False, readahead=False, **kwargs):
     basicsr 1.4.2 does whenever train and val datasets (or two tests) read one LMDB. The key includes the process
     id, so dataloader workers forked after the parent opened an environment open their own.
     """
-    import lmdb
-    problem = lmdb_file_problem(path)  # every time: two small reads, and a file replaced since is caught
+    key = (os.getpid(), osp.realpath(path))
+    if key not in _LMDB_ENVS:
+        _LMDB_ENVS[key] = _checked_open(path, readonly=readonly, lock=lock, readahead=readahead, **kwargs)
+    else:
+        _raise_problem(path)  # every time: two small reads, and a file replaced since is caught
+    return _LMDB_ENVS[key]
+
+
+def _raise_problem(path):
+    problem = lmdb_file_problem(path)
     if problem is not None:
         missing = not osp.isfile(osp.join(path, 'data.mdb'))
         raise (FileNotFoundError if missing else DamagedLmdbError)(problem)
-    key = (os.getpid(), osp.realpath(path))
-    if key not in _LMDB_ENVS:
-        try:
-            _LMDB_ENVS[key] = lmdb.open(path, readonly=readonly, lock=lock, readahead=readahead, **kwargs)
-        except lmdb.Error as error:
-            raise DamagedLmdbError(f'{path}: cannot be opened as an LMDB ({error}).') from None
-    return _LMDB_ENVS[key]
+
+
+def _checked_open(path, **kwargs):
+    """``lmdb.open(path, **kwargs)`` after :func:`lmdb_file_problem` found nothing; every failure one sentence."""
+    import lmdb
+    _raise_problem(path)
+    try:
+        return lmdb.open(path, **kwargs)
+    except lmdb.Error as error:
+        raise DamagedLmdbError(f'{path}: cannot be opened as an LMDB ({error}).') from None
 
 
 @contextlib.contextmanager
@@ -92,18 +103,10 @@ def lmdb_environment(path):
     """A validated read-only environment of ``path`` for one look (the data checks): the shared one if this process
     has it open, else one opened here and closed afterwards, so that processes forked later (DataLoader workers)
     do not inherit an open environment, which lmdb >= 2 would refuse to open again in them."""
-    import lmdb
-    key = (os.getpid(), osp.realpath(path))
-    if key in _LMDB_ENVS:
+    if (os.getpid(), osp.realpath(path)) in _LMDB_ENVS:
         yield open_lmdb(path)
         return
-    problem = lmdb_file_problem(path)
-    if problem is not None:
-        raise DamagedLmdbError(problem)
-    try:
-        env = lmdb.open(path, readonly=True, lock=False, readahead=False)
-    except lmdb.Error as error:
-        raise DamagedLmdbError(f'{path}: cannot be opened as an LMDB ({error}).') from None
+    env = _checked_open(path, readonly=True, lock=False, readahead=False)
     try:
         yield env
     finally:

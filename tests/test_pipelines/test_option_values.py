@@ -10,6 +10,7 @@ import yaml
 from mrr_plugin.pipelines.option_check import check_option_file, option_problems
 from mrr_plugin.utils.option_file import OptionError, load_option_file
 from tests.conftest import PROJECT_ROOT, python_env
+from tests.helpers.payload import Payload
 
 DEMO_OPTIONS = os.path.join(PROJECT_ROOT, 'options', 'train', 'MRRNet', 'train_MRRNet_x8_demo_CPU.yml')
 MRRGAN_OPTIONS = os.path.join(PROJECT_ROOT, 'options', 'train', 'MRRGAN', 'train_MRRGAN_x8_CelebA.yml')
@@ -119,21 +120,11 @@ def test_training_stops_on_bad_values_before_the_old_experiment_is_archived(tmp_
     assert not (root / 'tb_logger').exists()
 
 
-class _Payload:
-    """Unpickling this object would create the file ``marker``."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (self.marker, 'w'))
-
-
 def test_a_pretrained_checkpoint_holding_code_is_refused_before_the_run_and_never_run(tmp_path):
     import torch
     marker = tmp_path / 'marker'
     checkpoint = tmp_path / 'net_g.pth'
-    torch.save({'params': {}, 'payload': _Payload(str(marker))}, checkpoint)
+    torch.save({'params': {}, 'payload': Payload(str(marker))}, checkpoint)
     opt = with_value(load_option_file(DEMO_OPTIONS), 'path.pretrain_network_g', str(checkpoint))
     with pytest.raises(OptionError, match=r'path.pretrain_network_g: .*net_g.pth does not load as plain tensors and '
                                           r'numbers .* nothing in it was run'):

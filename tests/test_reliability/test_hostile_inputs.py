@@ -33,6 +33,7 @@ from mrr_plugin.utils.checkpoint_file import UnsafeOrBrokenFile, load_checkpoint
 from mrr_plugin.utils.lmdb_file import lmdb_file_problem
 from mrr_plugin.utils.option_file import MAX_EXPANDED_NODES, OptionError, load_option_file
 from tests.conftest import PROJECT_ROOT, python_env, tiny_training_dict, write_options, write_synthetic_pairs
+from tests.helpers.payload import Payload
 
 MEMORY_CAP = 6 << 30  # address space of each command under test (torch + a model need about 3 GB)
 
@@ -162,14 +163,6 @@ def test_benchmark_on_a_folder_with_odd_entries_is_one_line(odd_folder, faces, t
 # ----------------------------------------------------------------------------------------------------------------
 # Refusals that are one line: checkpoints, enormous images, outputs that never collide
 # ----------------------------------------------------------------------------------------------------------------
-class Payload:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (self.marker, 'w'))
-
-
 def test_checkpoint_holding_code_is_one_line_in_restore_and_benchmark(faces, tmp_path):
     marker = tmp_path / 'payload_ran'
     bad = tmp_path / 'net_g.pth'

@@ -8,6 +8,7 @@ import torch
 
 from mrr_plugin.compat import atomic_torch_save
 from mrr_plugin.utils import resume
+from tests.helpers.payload import Payload
 
 
 def _opt(root, auto_resume=True):
@@ -57,22 +58,12 @@ def test_truncated_newest_state_is_skipped(tmp_path):
     assert resume.newest_complete_state(states)[0].endswith('4.state')
 
 
-class _Payload:
-    """Unpickling this object would create the file ``marker``."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (self.marker, 'w'))
-
-
 def test_auto_resume_never_runs_code_from_a_state_file(tmp_path, capsys):
     opt = _opt(str(tmp_path))
     states = opt['path']['training_states']
     _write_run(opt, (4, ))
     marker = tmp_path / 'marker'
-    torch.save({'iter': 99, 'epoch': 0, 'payload': _Payload(str(marker))}, os.path.join(states, '99.state'))
+    torch.save({'iter': 99, 'epoch': 0, 'payload': Payload(str(marker))}, os.path.join(states, '99.state'))
     state = resume.load_resume_state(opt)
     assert state['iter'] == 4 and not marker.exists()
     message = capsys.readouterr().out
