@@ -15,10 +15,7 @@ from mrr_plugin.archs.reference_checkpoint import CONVERTIBLE_ARCHS, convert_ref
 from mrr_plugin.cli import CommandError, run
 from mrr_plugin.compat import atomic_torch_save
 from mrr_plugin.utils.checkpoint_file import load_checkpoint
-
-
-def parse_arch_options(pairs):
-    return {key: yaml.safe_load(value) for key, value in (pair.split('=', 1) for pair in pairs)}
+from mrr_plugin.utils.option_file import parse_key_values
 
 
 def main(argv=None):
@@ -29,7 +26,7 @@ def main(argv=None):
     parser.add_argument('output', help='BasicSR checkpoint to write ({"params": ...})')
     args = parser.parse_args(argv)
     try:
-        arch_kwargs = parse_arch_options(args.arch_opt)
+        arch_kwargs = parse_key_values(args.arch_opt)
         checkpoint = load_checkpoint(args.input)
         converted = convert_reference_state_dict(args.arch, checkpoint, **arch_kwargs)
     except (OSError, ValueError, RuntimeError, TypeError) as error:

@@ -12,10 +12,10 @@ from mrr_plugin.cli import CommandError, run
 # isort: split
 import numpy as np
 import torch
-import yaml
 from basicsr.data import build_dataset
 
 from mrr_plugin.data.face_lmdb import io_backend_for
+from mrr_plugin.utils.option_file import parse_key_values
 from mrr_plugin.utils.visual import labelled_grid, tensor_to_rgb, write_png
 
 
@@ -31,7 +31,7 @@ def main(argv=None):
     opt = {'name': 'show', 'type': 'FaceDegradationDataset', 'dataroot_gt': args.faces, 'phase': 'train',
            'io_backend': io_backend_for(args.faces), 'gt_size': 128,
            'down_size': [32, 96], 'use_hflip': False}
-    opt.update({key: yaml.safe_load(value) for key, value in (pair.split('=', 1) for pair in args.set)})
+    opt.update(parse_key_values(args.set))
     try:
         dataset = build_dataset(opt)
     except (OSError, ValueError) as error:

@@ -156,7 +156,8 @@ def find_images(folder, recursive=False):
         raise FileNotFoundError(f'{folder} is not a folder.')
     found = {}
     walker = os.walk(folder) if recursive else [(folder, [], os.listdir(folder))]
-    for root, _, files in walker:
+    for root, folders, files in walker:
+        folders.sort()  # walked in name order, so the photo kept for a stem seen twice is the same everywhere
         for name in sorted(files):
             if name.lower().endswith(IMAGE_EXTENSIONS) and '.partial.' not in name:
                 found.setdefault(osp.splitext(name)[0], osp.join(root, name))

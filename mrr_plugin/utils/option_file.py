@@ -156,9 +156,10 @@ def parse_value(text, source='value'):
 
 
 def parse_key_values(text, separator=','):
-    """``"a=1,b=true"`` -> ``{'a': 1, 'b': True}`` (the options of a ``checkpoint.pth@ARCH:a=1,b=true`` spec)."""
+    """``"a=1,b=true"`` -> ``{'a': 1, 'b': True}`` (the options of a ``checkpoint.pth@ARCH:a=1,b=true`` spec); a list
+    (``['a=1', 'b=[1, 3]']``, as argparse gives ``--set KEY=VALUE ...``) is taken as the pairs themselves."""
     pairs = {}
-    for pair in filter(None, text.split(separator)):
+    for pair in filter(None, text if isinstance(text, (list, tuple)) else text.split(separator)):
         key, equals, value = pair.partition('=')
         if not equals or not key:
             raise OptionError(f'expected key=value, got {excerpt(pair)}.')
