@@ -15,7 +15,7 @@ PIP=("$VENV/bin/python" -m pip install --progress-bar off)
 # this machine's pip configuration lists local index folders that most packages are not in; hide that noise
 quiet_pip() { "${PIP[@]}" "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 quiet_pip -q --upgrade pip setuptools wheel
-quiet_pip -q -r requirements.txt pytest flake8 isort
+quiet_pip -q -r requirements.txt pytest pytest-xdist==3.8.0 flake8 isort
 quiet_pip -q --no-build-isolation basicsr==1.4.2
 quiet_pip -q --no-build-isolation --no-deps -e .
 # MTCNN, the restore command's default face detector, with its weights inside the wheel; its metadata pins a 2024

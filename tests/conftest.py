@@ -22,6 +22,15 @@ DEV_FACES = osp.join(SHARED, 'data', 'celeba_dic_dev')
 REFERENCE = osp.join(SHARED, 'reference')
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (``-n 2``: scripts/run_tests.sh) each worker and every process it starts runs torch on
+    one thread, so the workers share the cores instead of fighting over them."""
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        import torch
+        os.environ['OMP_NUM_THREADS'] = '1'
+        torch.set_num_threads(1)
+
+
 def require(path, what):
     """Skip the test with a clear reason when team material beside the repo is absent."""
     if not osp.exists(path):
