@@ -6,9 +6,10 @@
     python scripts/benchmark_speed.py --metrics               # batched DIC metrics vs BasicSR's per-image loop
     python scripts/benchmark_speed.py --archs MRRNet --authors-code MRRNet=../MRRNet   # + the authors' own code
 
-For every arch: forward latency (batch 1), forward throughput (batch 8), training-step throughput (forward +
-backward + Adam, batch 8, 128x128 output), peak memory (the most a training step allocates on top of what it
-starts with: CUDA allocator peak; CPU: live tensor bytes from the profiler's allocation events), GMACs and achieved
+For every arch: forward latency (batch 1), forward throughput (--batch, default 8), training-step throughput
+(forward + backward + Adam, --batch faces, 128x128 output), peak memory (the most a training step allocates on top
+of what it starts with: CUDA allocator peak; CPU: live tensor bytes from the allocation records of the profiler's
+exported trace), GMACs and achieved
 GFLOP/s, each the median of --runs after warm-up. Speed options: channels_last, torch.compile
 (inductor; and with weight freezing + max-autotune for inference) and bf16 autocast, for inference and training;
 'whole-batch blocks' and 'unpaired branches' switch off the chunked inference of the full-size blocks
@@ -50,7 +51,7 @@ ARCHS = {
 # option -> (description, max |output - plain| allowed relative to max |plain|)
 OPTIONS = {
     'fp32 eager': ('plain', 0.0),
-    'whole-batch blocks': ('inference_chunk: 0, the full-size blocks on all 8 faces at once (MRRNet, SPARNet)', 1e-5),
+    'whole-batch blocks': ('inference_chunk: 0, the full-size blocks on the whole batch (MRRNet, SPARNet)', 1e-5),
     'unpaired branches': ('every MRR attention branch its own conv, also the narrow ones (MRRNet)', 1e-5),
     'channels_last': ('torch.channels_last memory format', 1e-4),
     'compile': ('torch.compile, inductor', 1e-3),
@@ -108,8 +109,8 @@ def measure(network_opt, option, args, device, reference_lr, authors=None):
     network, forward, autocast = prepare(network_opt, option, args.checkpoint, device)
     memory_format = torch.channels_last if 'channels_last' in option else torch.contiguous_format
     one = torch.rand(1, 3, 16, 16, device=device).contiguous(memory_format=memory_format)
-    batch = torch.rand(8, 3, 16, 16, device=device).contiguous(memory_format=memory_format)
-    target = torch.rand(8, 3, 128, 128, device=device)
+    batch = torch.rand(args.batch, 3, 16, 16, device=device).contiguous(memory_format=memory_format)
+    target = torch.rand(args.batch, 3, 128, 128, device=device)
 
     def infer(x):
         network.eval()
@@ -136,7 +137,8 @@ def measure(network_opt, option, args, device, reference_lr, authors=None):
     train_seconds, authors_train_seconds, train_vs_authors = timed(train_step, args,
                                                                    authors and authors['train_step'])
     memory = peak_memory_mb(train_step, device)
-    return {'latency_ms': latency * 1000, 'infer_ips': 8 / infer_seconds, 'train_ips': 8 / train_seconds,
+    return {'latency_ms': latency * 1000, 'infer_ips': args.batch / infer_seconds,
+            'train_ips': args.batch / train_seconds,
             'peak_mb': memory, 'output': output.cpu(), 'infer_x_authors': infer_vs_authors,
             'train_x_authors': train_vs_authors, 'authors_infer_seconds': authors_infer_seconds,
             'authors_train_seconds': authors_train_seconds}
@@ -146,7 +148,7 @@ def authors_runner(name, folder, args, device, reference_lr):
     """The authors' code, fp32 eager, on the same weights and the same work as ``measure``: their network takes
     the LR face bicubic-upsampled to 128x128 in [-1, 1] (their data pipeline upsamples, outside the timing).
 
-    Returns their ``infer`` (batch 8) and ``train_step`` callables, which ``measure`` times alternately with each
+    Returns their ``infer`` (--batch faces) and ``train_step`` callables, which ``measure`` times alternately with each
     of our options, their batch-1 latency and the largest output difference to ours on ``reference_lr``.
     """
     torch.manual_seed(0)
@@ -160,11 +162,11 @@ def authors_runner(name, folder, args, device, reference_lr):
             return ours.upsample(lr) * 2 - 1
 
     one, batch = prepare_input(torch.rand(1, 3, 16, 16, device=device)), prepare_input(
-        torch.rand(8, 3, 16, 16, device=device))
+        torch.rand(args.batch, 3, 16, 16, device=device))
     with torch.no_grad():
         same = ((theirs(prepare_input(reference_lr)) + 1) / 2 - ours(reference_lr)).abs().max().item()
     optimizer = torch.optim.Adam(theirs.parameters(), lr=1e-4)
-    target = torch.rand(8, 3, 128, 128, device=device) * 2 - 1
+    target = torch.rand(args.batch, 3, 128, 128, device=device) * 2 - 1
 
     def infer(x=batch):
         theirs.eval()
@@ -242,7 +244,8 @@ def benchmark_archs(args, device):
                   f'| {psnr_change} | {versus} |')
             if authors and result is plain:
                 print(f"| authors' code, fp32 eager | {authors['latency_ms']:.1f} | "
-                      f"{8 / result['authors_infer_seconds']:.1f} | {8 / result['authors_train_seconds']:.2f} |"
+                      f"{args.batch / result['authors_infer_seconds']:.1f} | "
+                      f"{args.batch / result['authors_train_seconds']:.2f} |"
                       + ' |' * 7 + ' 1.00 | 1.00 |')
 
 
@@ -313,6 +316,7 @@ def main(argv=None):
     parser.add_argument('--options', nargs='+', default=list(OPTIONS), choices=list(OPTIONS))
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--batch', type=int, default=8, help='faces per throughput call and training step')
     parser.add_argument('--checkpoint', help='MRRNet weights (params) for the PSNR-change column')
     parser.add_argument('--authors-code', nargs='*', default=[], metavar='ARCH=DIR',
                         help="the authors' checkout for a side-by-side row, e.g. MRRNet=../MRRNet "

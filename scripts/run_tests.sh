@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
 .venv/bin/python -m flake8 mrr_plugin scripts tests setup.py mrr_basicsr_compat.py
 .venv/bin/python -m isort --check-only mrr_plugin scripts tests setup.py mrr_basicsr_compat.py
-exec .venv/bin/python -m pytest -n 2 --dist worksteal -ra --durations=15 "$@"
+exec .venv/bin/python -m pytest -n 2 --dist load --maxschedchunk 1 -ra --durations=15 "$@"

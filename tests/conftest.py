@@ -31,6 +31,12 @@ def pytest_configure(config):
         torch.set_num_threads(1)
 
 
+def pytest_collection_modifyitems(config, items):
+    """The ``slow`` end-to-end runs first (in collection order otherwise): handed out one at a time
+    (``--maxschedchunk 1``), the long runs start early on both workers and the short tests fill the gaps."""
+    items.sort(key=lambda item: item.get_closest_marker('slow') is None)
+
+
 def require(path, what):
     """Skip the test with a clear reason when team material beside the repo is absent."""
     if not osp.exists(path):
