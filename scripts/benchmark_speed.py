@@ -200,7 +200,7 @@ def mean_psnr(outputs, hr):
 
 
 def benchmark_archs(args, device):
-    faces = real_faces()
+    faces = real_faces(args.psnr_faces)
     reference_lr = faces[0] if faces is not None else torch.rand(8, 3, 16, 16)
     reference_lr = reference_lr.to(device)
     for name in args.archs:
@@ -317,6 +317,8 @@ def main(argv=None):
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--batch', type=int, default=8, help='faces per throughput call and training step')
+    parser.add_argument('--psnr-faces', type=int, default=40,
+                        help='real dev faces (../shared) for the outputs compared between options and the PSNR change')
     parser.add_argument('--checkpoint', help='MRRNet weights (params) for the PSNR-change column')
     parser.add_argument('--authors-code', nargs='*', default=[], metavar='ARCH=DIR',
                         help="the authors' checkout for a side-by-side row, e.g. MRRNet=../MRRNet "
