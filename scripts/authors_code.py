@@ -1,17 +1,36 @@
 """The authors' own code, imported from a checkout of theirs, for side-by-side measurements (never vendored).
 
-github.com/SYLan2019/MRRNet and github.com/chaofengc/Face-SPARNet share one layout: packages ``models``, ``data``,
-``utils`` and ``options`` at the checkout's top. ``benchmark_speed.py`` beside it times their generator and
-``benchmark_training.py`` trains it with their initialisation, dataset class and loss.
+github.com/SYLan2019/MRRNet, github.com/chaofengc/Face-SPARNet and github.com/PRIS-CV/WFEN share one layout:
+packages ``models``, ``data``, ``utils`` and ``options`` at the checkout's top; github.com/wcy-cs/SFMNet has
+``models`` there too, github.com/Maclory/Deep-Iterative-Collaboration has ``networks`` under ``code/``.
+``benchmark_speed.py`` beside it times their generator, ``benchmark_training.py`` trains it with their
+initialisation, dataset class and loss, and the equivalence tests run it on fresh random weights.
 """
 import importlib
 import os.path as osp
 import sys
 import types
 
+import torch
+
 # the generator class inside each checkout: (module, class)
-AUTHORS_CLASSES = {'MRRNet': ('models.MRRNet', 'MRRNet'), 'SPARNet': ('models.sparnet', 'SPARNet')}
-_TOP_PACKAGES = ('models', 'data', 'utils', 'options')
+AUTHORS_CLASSES = {'MRRNet': ('models.MRRNet', 'MRRNet'), 'SPARNet': ('models.sparnet', 'SPARNet'),
+                   'WFEN': ('models.arch.wfen', 'WFEN'), 'SFMNet': ('models.mynet', 'TwoBranch'),
+                   'DIC': ('networks.dic_arch', 'DIC')}
+# the checkout's name on GitHub, for messages and for the folder of checkouts the tests look into
+AUTHORS_REPOSITORIES = {'MRRNet': 'SYLan2019/MRRNet', 'SPARNet': 'chaofengc/Face-SPARNet', 'WFEN': 'PRIS-CV/WFEN',
+                        'SFMNet': 'wcy-cs/SFMNet', 'DIC': 'Maclory/Deep-Iterative-Collaboration'}
+# their defaults: SFMNet's option.py (--model MYNET), DIC's train_DIC_CelebA.json "networks"
+SFMNET_ARGS = dict(base_num_every_group=2, num_channels=3, num_features=64, act='PReLU')
+DIC_NETWORK_OPTIONS = dict(in_channels=3, out_channels=3, num_features=48, num_steps=4, num_groups=6,
+                           detach_attention=False, hg_num_feature=256, hg_num_keypoints=68, num_fusion_block=7, scale=8)
+DIC_RGB_MEAN = (0.509, 0.424, 0.378)
+_TOP_PACKAGES = ('models', 'data', 'utils', 'options', 'networks', 'solvers', 'loss')
+
+
+def code_root(folder):
+    """Where the checkout's packages are: DIC keeps them under ``code/``."""
+    return osp.join(folder, 'code') if osp.isdir(osp.join(folder, 'code', 'networks')) else folder
 
 
 def import_authors_module(folder, module_name):
@@ -31,7 +50,7 @@ def import_authors_module(folder, module_name):
         stand_in = types.ModuleType('imgaug')
         stand_in.augmenters = types.ModuleType('imgaug.augmenters')
         sys.modules.update({'imgaug': stand_in, 'imgaug.augmenters': stand_in.augmenters})
-    sys.path.insert(0, osp.abspath(folder))
+    sys.path.insert(0, osp.abspath(code_root(folder)))
     try:
         return importlib.import_module(module_name)
     finally:
@@ -39,14 +58,45 @@ def import_authors_module(folder, module_name):
 
 
 def authors_network(name, folder, init=False):
-    """The authors' generator ``name`` ('MRRNet' or 'SPARNet') built by their class with its defaults; with
-    ``init=True`` also initialised by their ``models.networks.init_weights`` (N(0, 0.02) convs, as their
-    ``define_network`` does before training)."""
+    """The authors' generator ``name`` (a key of ``AUTHORS_CLASSES``) built by their class with their defaults; with
+    ``init=True`` also initialised as their training does (MRRNet, SPARNet, WFEN: ``models.networks.init_weights``,
+    N(0, 0.02) convs; DIC: ``networks.init_weights(net, 'kaiming')``; SFMNet: PyTorch's default)."""
     module_name, class_name = AUTHORS_CLASSES[name]
-    net = getattr(import_authors_module(folder, module_name), class_name)()
-    if init:
+    cls = getattr(import_authors_module(folder, module_name), class_name)
+    if name == 'SFMNet':
+        net = cls(types.SimpleNamespace(**SFMNET_ARGS))
+    elif name == 'DIC':
+        net = cls(DIC_NETWORK_OPTIONS, torch.device('cpu'))
+    else:
+        net = cls()
+    if init and name == 'DIC':
+        import_authors_module(folder, 'networks').init_weights(net, 'kaiming')
+    elif init and name != 'SFMNet':
         import_authors_module(folder, 'models.networks').init_weights(net, init_type='normal', init_gain=0.02)
     return net
+
+
+def authors_input(name, lr, upsample):
+    """The authors' input for the LR faces ``lr`` (N, 3, 16, 16) in [0, 1]: ``upsample`` (ours, PIL-exact) to the HR
+    size, in [-1, 1] (MRRNet, SPARNet, WFEN) or [0, 1] (SFMNet); DIC takes the LR minus its RGB mean."""
+    if name == 'DIC':
+        return lr - torch.tensor(DIC_RGB_MEAN, dtype=lr.dtype, device=lr.device).view(1, 3, 1, 1)
+    up = upsample(lr)
+    return up if name == 'SFMNet' else up * 2 - 1
+
+
+def authors_outputs(name, net, their_input):
+    """``{'sr': the SR face in [0, 1], ...}`` of their network on their input: SFMNet adds ``'fre'`` (the frequency
+    branch's face), DIC ``'steps'`` (every step's face) and ``'heatmaps'`` (every step's)."""
+    if name == 'SFMNet':
+        out = net({'lr_up': their_input})
+        return {'sr': out['img_out'], 'fre': out['img_fre']}
+    if name == 'DIC':
+        faces, heatmaps = net(their_input)
+        mean = torch.tensor(DIC_RGB_MEAN, dtype=faces[-1].dtype, device=faces[-1].device).view(1, 3, 1, 1)
+        steps = [face + mean for face in faces]
+        return {'sr': steps[-1], 'steps': steps, 'heatmaps': heatmaps}
+    return {'sr': (net(their_input) + 1) / 2}
 
 
 def authors_celeba_dataset(folder, hr_folder, scale=8, size=128):

@@ -1,17 +1,22 @@
-"""Convert an authors' MRRNet / SPARNet / MRRGAN-discriminator state dict into a BasicSR checkpoint.
+"""Convert an authors' released state dict (MRRNet, SPARNet, MRRGAN discriminator, WFEN, SFMNet, DIC/DICGAN)
+into a BasicSR checkpoint.
 
     python scripts/convert_reference_checkpoint.py --arch MRRNet authors_mrrnet.pth experiments/pretrained/MRRNet.pth
     python scripts/convert_reference_checkpoint.py --arch SPARNet --arch-opt res_depth=1 attention=spar3d in.pth out.pth
+    python scripts/convert_reference_checkpoint.py --arch WFEN WFEN.pth experiments/pretrained/WFEN.pth
+    python scripts/convert_reference_checkpoint.py --arch DIC best_ckp.pth experiments/pretrained/DIC.pth
 
-Load the result with ``path.pretrain_network_g: <OUT>`` and ``range_norm: true`` in ``network_g`` (the authors'
-nets work in [-1, 1]); the script prints the exact YAML block.
+Their key names load as they are ('module.' prefixes of DataParallel and DIC's 'netG' / 'state_dict' wrappers are
+taken off); WFEN's stored Haar filters are checked and dropped, SFMNet's unused ``spa_att`` weights dropped. The
+script prints the ``network_g`` block (with the options that put the authors' input convention inside our class)
+and the ``path`` lines to load it.
 """
 import argparse
 
 import yaml
 
 import mrr_plugin  # noqa: F401  (registers the archs)
-from mrr_plugin.archs.reference_checkpoint import CONVERTIBLE_ARCHS, convert_reference_state_dict
+from mrr_plugin.archs.reference_checkpoint import AUTHORS_CONVENTION, CONVERTIBLE_ARCHS, convert_reference_state_dict
 from mrr_plugin.cli import CommandError, run
 from mrr_plugin.compat import atomic_torch_save
 from mrr_plugin.utils.checkpoint_file import load_checkpoint
@@ -33,9 +38,7 @@ def main(argv=None):
         raise CommandError(f'{args.input}: {error}') from error
     atomic_torch_save(converted, args.output)
     key = 'network_d' if args.arch == 'MRRPatchDiscriminator' else 'network_g'
-    block = {key: {'type': args.arch, **arch_kwargs, 'range_norm': True}}
-    if key == 'network_g':
-        block[key]['upscale'] = 8
+    block = {key: {'type': args.arch, **arch_kwargs, **AUTHORS_CONVENTION[args.arch]}}
     print(f'wrote {args.output}; use it with:\n' + yaml.safe_dump(block, sort_keys=False) +
           f'path:\n  pretrain_{key}: {args.output}\n  strict_load_{key[-1]}: true')
     return 0

@@ -15,7 +15,7 @@ from torch.utils.checkpoint import checkpoint
 
 from mrr_plugin.archs.fast_layers import FewOutputConv2d, InstanceNorm2d, NearestUpConv2d
 from mrr_plugin.archs.memory_saving import RecomputeOnce, run_in_chunks
-from mrr_plugin.archs.pil_resize import pil_bicubic_matrix, pil_bicubic_resize, resize_with_matrices
+from mrr_plugin.archs.pil_resize import PILBicubicUpsample
 from mrr_plugin.archs.settled_spectral_norm import apply_spectral_norm
 
 LEAKY_SLOPE = 0.2
@@ -183,9 +183,8 @@ class FaceSRSkeleton(nn.Module):
         if checkpoint_blocks not in ('none', 'body', 'all'):
             raise ValueError(f"checkpoint_blocks must be 'none', 'body' or 'all', got {checkpoint_blocks!r}.")
         self.checkpoint_blocks = checkpoint_blocks
-        if upscale > 1:  # PIL's weights for the expected LR size, fixed (non-persistent: not in the state dict)
-            weights = torch.tensor(pil_bicubic_matrix(in_size // upscale, in_size), dtype=torch.float32)
-            self.register_buffer('upsample_weights', weights, persistent=False)
+        if upscale > 1:
+            self.upsample = PILBicubicUpsample(upscale, in_size // upscale)
 
         def clip(channels):
             return max(min_ch, min(channels, max_ch))
@@ -221,15 +220,6 @@ class FaceSRSkeleton(nn.Module):
     def _block(in_channels, out_channels, scale, norm_type, attention_factory, hg_depth):
         return PreActResidualBlock(in_channels, out_channels, scale, norm_type,
                                    attention_factory(out_channels, hg_depth))
-
-    def upsample(self, x):
-        """PIL's 8-bit bicubic upsampling by ``upscale``, always in float32 (also under autocast)."""
-        with torch.autocast(x.device.type, enabled=False):
-            x = x.float()
-            if x.shape[-2:] == (self.upsample_weights.shape[1], ) * 2:
-                weights = self.upsample_weights
-                return resize_with_matrices(x, weights, weights, quantize=True)
-            return pil_bicubic_resize(x, (x.shape[-2] * self.upscale, x.shape[-1] * self.upscale), quantize=True)
 
     def forward(self, x):
         if self.upscale > 1:

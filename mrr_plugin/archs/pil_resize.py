@@ -7,6 +7,7 @@ import functools
 
 import numpy as np
 import torch
+from torch import nn
 
 
 def keys_cubic(x, a=-0.5):
@@ -55,16 +56,39 @@ def pil_bicubic_resize(x, size, quantize=False):
 
 
 def resize_with_matrices(x, rows, cols, quantize=False):
-    """Separable resize ``rows @ x @ cols.T`` (horizontal pass first, as PIL), optionally 8-bit like PIL; always in
-    float32, also inside an autocast region (bf16's 8-bit mantissa would move pixels off PIL's 1/255 grid)."""
+    """Separable resize ``rows @ x @ cols.T`` (horizontal pass first, as PIL), optionally 8-bit like PIL; in float32
+    (float64 for a float64 input), also inside an autocast region (bf16's 8-bit mantissa would move pixels off PIL's
+    1/255 grid)."""
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
     with torch.autocast(x.device.type, enabled=False):  # float32 on purpose: PIL-exact
-        x = torch.matmul(x.float(), cols.float().t())
+        x = torch.matmul(x.to(dtype), cols.to(dtype).t())
         if quantize:
             x = quantize_8bit(x)
-        x = torch.matmul(rows.float(), x)
+        x = torch.matmul(rows.to(dtype), x)
         return quantize_8bit(x) if quantize else x
 
 
 def quantize_8bit(x):
     """Clip to [0, 1] and round to the nearest multiple of 1/255 (what saving to uint8 does)."""
     return torch.round(x.clamp(0, 1) * 255) / 255
+
+
+class PILBicubicUpsample(nn.Module):
+    """PIL's 8-bit bicubic upsampling by ``scale`` as a layer: what the face-SR authors fed their networks (an LR face
+    saved as 8-bit, ``Image.resize(BICUBIC)`` to the HR size, ``ToTensor``), for inputs in [0, 1].
+
+    The weights for the expected LR size ``in_size`` are a fixed non-persistent buffer (not in the state dict);
+    other sizes are resized with freshly computed weights. Always float32 (also under autocast), float64 for a
+    float64 input (``net.double()``).
+    """
+
+    def __init__(self, scale, in_size=16):
+        super().__init__()
+        self.scale = scale
+        weights = torch.tensor(pil_bicubic_matrix(in_size, in_size * scale), dtype=torch.float32)
+        self.register_buffer('weights', weights, persistent=False)
+
+    def forward(self, x):
+        if x.shape[-2:] == (self.weights.shape[1], ) * 2:
+            return resize_with_matrices(x, self.weights, self.weights, quantize=True)
+        return pil_bicubic_resize(x, (x.shape[-2] * self.scale, x.shape[-1] * self.scale), quantize=True)

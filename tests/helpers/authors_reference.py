@@ -5,9 +5,16 @@ regenerated: the output of the authors' own network (run from a checkout of thei
 input, with every tensor of its state dict drawn by :func:`seeded_state_dict` from the key list of their network.
 The key list (``<name>_state_dict.tsv``) is written from their code as well. Made by
 
-    python -m tests.helpers.authors_reference --mrrnet-code CHECKOUT --sparnet-code CHECKOUT
+    python -m tests.helpers.authors_reference --mrrnet-code CHECKOUT --sparnet-code CHECKOUT \
+        --wfen-code CHECKOUT --sfmnet-code CHECKOUT --dic-code CHECKOUT
 
-with checkouts of github.com/SYLan2019/MRRNet and github.com/chaofengc/Face-SPARNet.
+with checkouts of github.com/SYLan2019/MRRNet, chaofengc/Face-SPARNet, PRIS-CV/WFEN, wcy-cs/SFMNet and
+Maclory/Deep-Iterative-Collaboration (each option may be left out; only those networks are written again).
+
+MRRNet's and SPARNet's vectors hold their network's own input (128x128 in [-1, 1]); WFEN's, SFMNet's and DIC's
+hold a seeded 16x16 LR face in [0, 1] (on the 8-bit grid) and the SR face in [0, 1] their network gives for it
+with their input convention (:func:`authors_code.authors_input`: our PIL-exact upsampling, in float64), so the
+test covers our whole forward, upsampling included, and also SFMNet's frequency-branch face and DIC's last heatmaps.
 """
 import argparse
 import math
@@ -32,6 +39,8 @@ NETWORKS = {
                         'SPARNet-Light generator (res_depth=1, norm=bn, att=spar3d)'),
 }
 WITH_OUTPUT = ('mrrnet_g', 'mrrgan_d', 'sparnet_g')
+# name: the network in scripts/authors_code.py (their class and defaults); these take the LR face
+LR_NETWORKS = {'wfen_g': 'WFEN', 'sfmnet_g': 'SFMNet', 'dic_g': 'DIC'}
 
 
 def read_keys(path):
@@ -57,6 +66,9 @@ def seeded_state_dict(shapes, seed=SEED):
             state[key] = base + 0.1 * torch.randn(shape, generator=generator)
         elif key.endswith(('weight_u', 'weight_v')):
             continue
+        elif key.endswith('haar_weights'):  # WFEN's fixed filter bank: the Haar filters, not drawn
+            from mrr_plugin.archs.wfen_arch import HAAR_FILTERS
+            state[key] = HAAR_FILTERS.repeat(shape[0] // 4, 1, 1).unsqueeze(1)
         else:
             fan_in = math.prod(shape[1:]) if len(shape) > 1 else 1
             state[key] = torch.randn(shape, generator=generator) / math.sqrt(fan_in)
@@ -75,33 +87,81 @@ def seeded_input(seed=SEED):
     return torch.rand(1, 3, 128, 128, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
+def seeded_lr(seed=SEED, batch=1):
+    """A seeded 16x16 LR face-sized input in [0, 1] on the 8-bit grid (what an LR PNG gives)."""
+    return torch.randint(0, 256, (batch, 3, 16, 16), generator=torch.Generator().manual_seed(seed)).float() / 255
+
+
 def load_committed(name):
-    """``{'state_dict', 'input', 'output'}`` as ``../shared/reference/<name>_vectors.pth`` has them."""
+    """``{'state_dict', 'input', 'output'}`` as ``../shared/reference/<name>_vectors.pth`` has them; for the LR
+    networks also ``'outputs'`` (every output written, in our [0, 1] convention)."""
     state = seeded_state_dict(read_keys(osp.join(FOLDER, f'{name}_state_dict.tsv')))
     output = torch.load(osp.join(FOLDER, f'{name}_output.pt'), weights_only=True)
+    if name in LR_NETWORKS:
+        return {'state_dict': state, 'input': seeded_lr(), 'output': output['sr'], 'outputs': output}
     return {'state_dict': state, 'input': seeded_input(), 'output': output}
 
 
+def authors_code_module():
+    """``scripts/authors_code.py`` (it is not part of the package)."""
+    scripts = osp.join(osp.dirname(osp.dirname(FOLDER)), os.pardir, 'scripts')
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    import authors_code
+    return authors_code
+
+
 def _authors_class(folder, module, cls):
-    sys.path.insert(0, osp.join(osp.dirname(osp.dirname(FOLDER)), os.pardir, 'scripts'))
-    from authors_code import import_authors_module
-    return getattr(import_authors_module(folder, module), cls)
+    return getattr(authors_code_module().import_authors_module(folder, module), cls)
+
+
+def write_key_list(name, net, description):
+    state = net.state_dict()
+    with open(osp.join(FOLDER, f'{name}_state_dict.tsv'), 'w') as f:
+        f.write(f'# Reference {description}; from the authors\' code (tests/helpers/authors_reference.py)\n'
+                f'# parameters: {sum(p.numel() for p in net.parameters())}; state_dict entries: {len(state)}\n'
+                '# key\tshape\n')
+        f.writelines(f'{key}\t{tuple(value.shape)}\n' for key, value in state.items())
+
+
+def write_lr_network(name, arch, folder):
+    """Key list and float64 outputs of the authors' ``arch`` on seeded weights and :func:`seeded_lr`."""
+    from mrr_plugin.archs.pil_resize import PILBicubicUpsample
+    authors_code = authors_code_module()
+    net = authors_code.authors_network(arch, folder)
+    write_key_list(name, net, f'{arch} generator with the authors\' defaults, input: their convention')
+    net.load_state_dict(seeded_state_dict({key: tuple(value.shape) for key, value in net.state_dict().items()}))
+    their_input = authors_code.authors_input(arch, seeded_lr().double(), PILBicubicUpsample(8))
+    with torch.no_grad():
+        outputs = authors_code.authors_outputs(arch, net.double().eval(), their_input)
+    kept = {'sr': outputs['sr']}
+    if 'fre' in outputs:
+        kept['fre'] = outputs['fre']
+    if 'heatmaps' in outputs:
+        kept['heatmap'] = outputs['heatmaps'][-1]
+    torch.save({key: value.float().clone() for key, value in kept.items()}, osp.join(FOLDER, f'{name}_output.pt'))
+    print(f'{name}: ' + ', '.join(f'{key} {tuple(value.shape)}' for key, value in kept.items()))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--mrrnet-code', required=True, help='a checkout of github.com/SYLan2019/MRRNet')
-    parser.add_argument('--sparnet-code', required=True, help='a checkout of github.com/chaofengc/Face-SPARNet')
+    parser.add_argument('--mrrnet-code', help='a checkout of github.com/SYLan2019/MRRNet')
+    parser.add_argument('--sparnet-code', help='a checkout of github.com/chaofengc/Face-SPARNet')
+    parser.add_argument('--wfen-code', help='a checkout of github.com/PRIS-CV/WFEN')
+    parser.add_argument('--sfmnet-code', help='a checkout of github.com/wcy-cs/SFMNet')
+    parser.add_argument('--dic-code', help='a checkout of github.com/Maclory/Deep-Iterative-Collaboration')
     args = parser.parse_args(argv)
     os.makedirs(FOLDER, exist_ok=True)
+    for name, arch in LR_NETWORKS.items():
+        folder = getattr(args, f'{arch.lower()}_code')
+        if folder:
+            write_lr_network(name, arch, folder)
     for name, (code, module, cls, kwargs, description) in NETWORKS.items():
+        if not getattr(args, f'{code}_code'):
+            continue
         net = _authors_class(getattr(args, f'{code}_code'), module, cls)(**kwargs)
         state = net.state_dict()
-        with open(osp.join(FOLDER, f'{name}_state_dict.tsv'), 'w') as f:
-            f.write(f'# Reference {description}; from the authors\' code (tests/helpers/authors_reference.py)\n'
-                    f'# parameters: {sum(p.numel() for p in net.parameters())}; state_dict entries: {len(state)}\n'
-                    '# key\tshape\n')
-            f.writelines(f'{key}\t{tuple(value.shape)}\n' for key, value in state.items())
+        write_key_list(name, net, description)
         if name not in WITH_OUTPUT:
             continue
         net.load_state_dict(seeded_state_dict({key: tuple(value.shape) for key, value in state.items()}))
