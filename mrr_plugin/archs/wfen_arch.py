@@ -23,7 +23,8 @@ from mrr_plugin.archs.face_sr_skeleton import init_weights
 from mrr_plugin.archs.pil_resize import PILBicubicUpsample
 
 # their HaarWavelet filter bank (a, h, v, d), stored in their checkpoints for every channel
-HAAR_FILTERS = torch.tensor([[[1., 1.], [1., 1.]], [[1., -1.], [1., -1.]], [[1., 1.], [-1., -1.]], [[1., -1.], [-1., 1.]]])
+HAAR_FILTERS = torch.tensor([[[1., 1.], [1., 1.]], [[1., -1.], [1., -1.]],
+                             [[1., 1.], [-1., -1.]], [[1., -1.], [-1., 1.]]])
 
 
 def haar_transform(x):
