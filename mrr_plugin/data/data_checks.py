@@ -14,6 +14,7 @@ from os import path as osp
 from tqdm import tqdm
 
 from mrr_plugin.data.face_image_io import BadImageError, decode_rgb, image_size, read_image
+from mrr_plugin.data.face_landmarks import landmark_problems
 from mrr_plugin.data.face_lmdb import finish_interrupted_replacement, read_build_info
 from mrr_plugin.data.image_folder import ImageFolderError, listed, scan_images
 from mrr_plugin.utils.lmdb_file import DamagedLmdbError, lmdb_environment
@@ -129,6 +130,9 @@ def dataset_problems(where, dataset, scale, full=False, labels=None):
                                 f'{listed(bad.values(), LISTED)}')
             if not faces[key]:
                 problems.append(f'{root_labels[key]}: {root} holds no images.')
+    if isinstance(dataset.get('landmarks'), str) and 'dataroot_gt' in faces:
+        problems += landmark_problems(f'{where}.landmarks' if where else 'landmarks', dataset['landmarks'],
+                                      faces['dataroot_gt'])
     if 'dataroot_gt' in faces and 'dataroot_lq' in faces:
         names = labels.get('dataroot_gt', 'dataroot_gt'), labels.get('dataroot_lq', 'dataroot_lq')
         problems += _pair_problems(f'{where}: ' if where else '', names, dataset, faces['dataroot_gt'],

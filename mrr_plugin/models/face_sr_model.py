@@ -204,17 +204,23 @@ class AdversarialStepMixin(FaceSRMixin):
 
 @MODEL_REGISTRY.register()
 class FaceSRModel(FaceSRMixin, SRModel):
-    """Pixel-loss face SR recipe (MRRNet, SPARNet, baselines): SRModel's training step (``l_pix``, ``l_percep``,
-    ``l_style``) in ``train.precision``, plus :class:`FaceSRMixin`."""
+    """Pixel-loss face SR recipe (MRRNet, SPARNet, WFEN, baselines): SRModel's training step (``l_pix``, ``l_percep``,
+    ``l_style``) in ``train.precision``, plus :class:`FaceSRMixin`; :meth:`generator_losses` is the hook of recipes
+    whose networks give more than the SR face (SFMNet, DIC)."""
 
     def optimize_parameters(self, current_iter):
         loss_dict = OrderedDict()
         self.optimizer_g.zero_grad()
         with self.precision.autocast():
-            self.output = self.net_g(self.lq).float()
-            l_total = self.content_losses(loss_dict, prefix='l_')
+            l_total = self.generator_losses(loss_dict)
         self.precision.backward_step(l_total, self.optimizer_g)
         self.precision.update()
         self.log_dict = self.reduce_loss_dict(loss_dict)
         if self.ema_decay > 0:
             self.model_ema(decay=self.ema_decay)
+
+    def generator_losses(self, loss_dict):
+        """The hook a recipe with other outputs or terms overrides: run ``net_g`` on ``self.lq``, set
+        ``self.output`` (the SR face) and return the step's total loss, each term logged in ``loss_dict``."""
+        self.output = self.net_g(self.lq).float()
+        return self.content_losses(loss_dict, prefix='l_')

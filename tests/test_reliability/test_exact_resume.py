@@ -17,18 +17,38 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tests.conftest import degradation_gan_options, python_env, tiny_training_dict, write_options
+from tests.helpers.face_landmarks import write_generated_landmarks
 
 pytestmark = pytest.mark.slow
 TOTAL_ITER = 10
 
 
-def options(tmp_path, lmdbs, model, workers, real_lr=None, precision='fp32'):
+# the recipes of the field's methods at toy size: their network, and what their training step adds
+FIELD_RECIPES = {
+    'SFMNetModel': ({'type': 'SFMNet', 'num_features': 16, 'num_blocks': 1},
+                    {'fourier_opt': {'type': 'FourierLoss', 'amplitude_weight': 0.01, 'phase_weight': 0.01}}),
+    'DICModel': ({'type': 'DIC', 'num_features': 8, 'num_groups': 2, 'num_steps': 2, 'hg_num_feature': 16,
+                  'num_fusion_block': 1},
+                 {'heatmap_opt': {'type': 'MSELoss', 'loss_weight': 0.1}, 'hourglass_frozen_iters': 4}),
+}
+
+
+def options(tmp_path, lmdbs, model, workers, real_lr=None, precision='fp32', face_names=None):
     name = f'resume_{model}_{workers}_{precision}'
     path = tmp_path / f'{name}.yml'
     if model == 'DegradationGANModel':  # its H2L generator draws noise from torch's global generator
         degradation_gan_options(path, lmdbs, real_lr, name, TOTAL_ITER)
         import yaml
         opt = yaml.safe_load(path.read_text())
+    elif model in FIELD_RECIPES:
+        network, train = FIELD_RECIPES[model]
+        opt = tiny_training_dict(lmdbs, name, TOTAL_ITER, model_type=model, workers=workers, batch=4,
+                                 network_g=network, train_extra=train)
+        if model == 'DICModel':  # landmarks generated for the training faces; DIC trains without flips/rescales
+            landmarks = tmp_path / 'landmarks.json'
+            write_generated_landmarks(landmarks, [n.rsplit('.', 1)[0] for n in face_names[:24]])
+            opt['datasets']['train'].update(type='FaceLandmarkDataset', landmarks=str(landmarks), use_hflip=False,
+                                            use_rescale=False)
     else:
         opt = tiny_training_dict(lmdbs, name, TOTAL_ITER, model_type=model, workers=workers, batch=4)
     opt['datasets']['train'].update(num_worker_per_gpu=workers, batch_size_per_gpu=4)
@@ -87,10 +107,12 @@ def final_weights(root, name):
     ('FaceSRModel', 2, (3, 9), 'fp32'),
     ('DegradationGANModel', 0, (5, ), 'fp32'),
     ('FaceSRModel', 0, (5, ), 'bf16'),
+    ('SFMNetModel', 0, (5, ), 'fp32'),
+    ('DICModel', 2, (3, ), 'fp32'),
 ])
-def test_killed_and_resumed_run_equals_the_uninterrupted_run(model, workers, kills, precision, face_lmdbs,
+def test_killed_and_resumed_run_equals_the_uninterrupted_run(model, workers, kills, precision, face_lmdbs, face_pairs,
                                                              real_lr_faces, tmp_path):
-    opt_path, name = options(tmp_path, face_lmdbs, model, workers, real_lr_faces, precision)
+    opt_path, name = options(tmp_path, face_lmdbs, model, workers, real_lr_faces, precision, face_pairs[2])
     straight, interrupted = tmp_path / 'straight', tmp_path / 'interrupted'
     straight.mkdir(), interrupted.mkdir()
     run_to_end(straight, opt_path)
