@@ -14,6 +14,7 @@ COMMANDS = {
     'mrr-create-face-lmdb': 'mrr_plugin.preparation.create_face_lmdb:main',
     'mrr-prepare-celeba': 'mrr_plugin.preparation.prepare_celeba:main',
     'mrr-prepare-helen': 'mrr_plugin.preparation.prepare_helen:main',
+    'mrr-prepare-dic': 'mrr_plugin.preparation.prepare_dic:main',
     'mrr-prepare-ffhq': 'mrr_plugin.preparation.prepare_ffhq:main',
     'mrr-prepare-faces': 'mrr_plugin.preparation.prepare_faces:main',
     'mrr-degrade-faces': 'mrr_plugin.preparation.degrade_faces:main',

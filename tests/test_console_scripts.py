@@ -26,6 +26,7 @@ BAD_INPUT = {
     'mrr-prepare-celeba': (['--images', 'missing', '--bbox', 'missing.txt', '--out', 'out'], 1),
     'mrr-prepare-helen': (['--images', 'missing', '--annotations', 'missing', '--test-list', 'missing.txt',
                            '--out', 'out'], 1),
+    'mrr-prepare-dic': (['--images', 'missing', '--info', 'missing.pkl', '--out', 'out'], 1),
     'mrr-prepare-ffhq': (['--images', 'missing', '--out', 'out'], 1),
     'mrr-prepare-faces': (['--images', 'missing', '--out', 'out', '--crop-only'], 1),
     'mrr-degrade-faces': (['--opt', 'missing.yml', '--h2l', 'missing.pth', '--hr', 'missing', '--out', 'out'], 1),

@@ -92,3 +92,57 @@ def test_adam_betas_and_learning_rates_are_the_authors():
         assert float(opt['train']['optim_g']['lr']) == lr and list(opt['train']['optim_g']['betas']) == [0.9, 0.99]
         assert opt['datasets']['train']['batch_size_per_gpu'] == batch
         assert opt['train']['ema_decay'] == 0
+
+
+# The field's methods: recipe -> (model, lr, betas, batch, the authors' pixel-loss range, reference vectors)
+FIELD_RECIPES = {
+    'WFEN/train_WFEN_x8_CelebA.yml': ('FaceSRModel', 2e-4, [0.9, 0.99], 32, 'minus_one_one', 'wfen_g'),
+    'SFMNet/train_SFMNet_x8_CelebA.yml': ('SFMNetModel', 1e-4, [0.9, 0.99], 8, 'unit', 'sfmnet_g'),
+    'DIC/train_DIC_x8_CelebA.yml': ('DICModel', 1e-4, [0.9, 0.999], 8, 'unit', 'dic_g'),
+}
+
+
+def test_every_recipe_of_the_fields_methods_is_listed():
+    listed = set()
+    for folder, _, files in os.walk(TRAIN):
+        for file in files:
+            name = os.path.relpath(os.path.join(folder, file), TRAIN)
+            if recipe(name).get('network_g', {}).get('type') in ('WFEN', 'SFMNet', 'DIC'):
+                listed.add(name)
+    assert listed == set(FIELD_RECIPES)
+
+
+@pytest.mark.parametrize('name', sorted(FIELD_RECIPES))
+def test_field_recipe_is_the_authors(name):
+    """Optimizer, batch and pixel loss as their code has them, and the recipe's generator computes their network
+    (committed vectors of their code: LR face in, SR face out)."""
+    from mrr_plugin.archs.reference_checkpoint import drop_authors_constants
+    from tests.helpers.authors_reference import load_committed
+    model, lr, betas, batch, pixel_range, vectors = FIELD_RECIPES[name]
+    opt = recipe(name)
+    assert opt['model_type'] == model and opt['datasets']['train']['batch_size_per_gpu'] == batch
+    assert float(opt['train']['optim_g']['lr']) == lr and list(opt['train']['optim_g']['betas']) == betas
+    pixel = build_loss(dict(opt['train']['pixel_opt']))
+    torch.manual_seed(0)
+    sr, hr = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    theirs = torch.nn.L1Loss()(sr * 2 - 1, hr * 2 - 1) if pixel_range == 'minus_one_one' else torch.nn.L1Loss()(sr, hr)
+    torch.testing.assert_close(pixel(sr, hr), theirs)
+    reference = load_committed(vectors)
+    arch = opt['network_g']['type']
+    net = build_network(dict(opt['network_g'])).double().eval()
+    net.load_state_dict(drop_authors_constants(arch, reference['state_dict']), strict=True)
+    with torch.no_grad():
+        out = net(reference['input'].double())
+    assert (out - reference['output']).abs().max() <= 1e-4 * reference['output'].abs().max()
+
+
+def test_sfmnet_and_dic_extra_terms_are_the_authors():
+    sfm = recipe('SFMNet/train_SFMNet_x8_CelebA.yml')['train']
+    assert sfm['fourier_opt'] == {'type': 'FourierLoss', 'amplitude_weight': 0.01, 'phase_weight': 0.01}
+    dic = recipe('DIC/train_DIC_x8_CelebA.yml')
+    assert dic['train']['heatmap_opt']['type'] == 'MSELoss' and dic['train']['heatmap_opt']['loss_weight'] == 0.1
+    assert dic['train']['scheduler'] == {'type': 'MultiStepLR', 'milestones': [10000, 20000, 40000, 80000],
+                                         'gamma': 0.5}
+    assert dic['train']['total_iter'] == 150000 and dic['train']['hourglass_frozen_iters'] == 2000
+    assert dic['datasets']['train']['type'] == 'FaceLandmarkDataset'
+    assert not dic['datasets']['train']['use_hflip'] and dic['datasets']['train']['heatmap_sigma'] == 1.0

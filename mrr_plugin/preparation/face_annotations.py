@@ -1,5 +1,6 @@
 """Readers of the official face-dataset annotation files (CelebA lists, Helen landmark files) and shipped splits."""
 import os
+import pickle
 from os import path as osp
 
 import numpy as np
@@ -70,3 +71,50 @@ def read_helen_annotations(folder):
     if not annotations:
         raise AnnotationError(f'No Helen annotation files (*.txt) in {folder}.')
     return annotations
+
+
+# what a pickle of plain data with NumPy arrays needs; anything else in the file is refused, never run
+_DATA_ONLY_GLOBALS = {('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'),
+                      ('numpy.core.multiarray', 'scalar'), ('numpy._core.multiarray', 'scalar'),
+                      ('numpy', 'ndarray'), ('numpy', 'dtype'), ('collections', 'OrderedDict')}
+
+
+class _DataOnlyUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) in _DATA_ONLY_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f'it asks to run {module}.{name}, which an annotation file never needs')
+
+
+def read_dic_info(path):
+    """DIC's landmark annotation (their ``new_train_info_list.pkl`` / ``new_val_info_list.pkl``, read by their
+    ``util_dataset.get_info``): ``{image name: {'landmark': 68 [x, y] points, 'bbox': [xmin, ymin, xmax, ymax]}}``
+    in pixels of the original image (CelebA's ``img_celeba``).
+
+    The pickle is read as data only (lists, numbers, NumPy arrays): an object that would run code is refused.
+    Returns ``{image stem: (landmarks (K, 2), box (4,))}``.
+    """
+    try:
+        with open(path, 'rb') as f:
+            info = _DataOnlyUnpickler(f).load()
+    except FileNotFoundError:
+        raise AnnotationError(f'{path} does not exist.') from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError,
+            KeyError) as error:
+        raise AnnotationError(f'{path} is not a DIC annotation pickle of plain data ({error}); nothing in it '
+                              'was run.') from None
+    if not isinstance(info, dict) or not info:
+        raise AnnotationError(f'{path}: expected a non-empty mapping of image names to landmarks and boxes.')
+    faces = {}
+    for name, entry in info.items():
+        try:
+            landmarks = np.asarray(entry['landmark'], dtype=np.float64)
+            box = np.asarray(entry['bbox'], dtype=np.float64)
+        except (TypeError, KeyError, IndexError, ValueError):
+            raise AnnotationError(f"{path}: the entry of {name!r} has no 'landmark' points and 'bbox'.") from None
+        if landmarks.ndim != 2 or landmarks.shape[1] != 2 or box.shape != (4, ) or not (
+                box[2] > box[0] and box[3] > box[1]) or not np.isfinite(landmarks).all():
+            raise AnnotationError(f"{path}: the entry of {name!r} needs (K, 2) landmarks and a box "
+                                  '[xmin, ymin, xmax, ymax] with xmax > xmin and ymax > ymin.')
+        faces[osp.splitext(str(name))[0]] = (landmarks, box)
+    return faces

@@ -111,6 +111,43 @@ def test_prepare_helen_with_a_test_list(tmp_path):
                                   '--test-list', test_list, '--out', out, ok=False)
 
 
+def test_prepare_dic_cuts_faces_and_moves_landmarks_as_dic(tmp_path):
+    """DIC's annotation pickle (box + 68 points per img_celeba image) -> HR/LR LMDBs cut as their dataset cuts, and
+    the landmark file the DIC recipe reads; a pickle that would run code is refused before anything is written."""
+    import pickle
+
+    from mrr_plugin.data.face_landmarks import read_landmarks
+    rng = np.random.default_rng(4)
+    images = tmp_path / 'img_celeba'
+    images.mkdir()
+    info = {}
+    for name in ('000001', '000002', '000003'):
+        Image.fromarray(rng.integers(0, 256, (220, 180, 3), dtype=np.uint8)).save(images / f'{name}.jpg')
+        info[f'{name}.jpg'] = {'landmark': rng.uniform(50, 150, (68, 2)), 'bbox': [30, 40, 150, 160]}
+    with open(tmp_path / 'new_train_info_list.pkl', 'wb') as f:
+        pickle.dump(info, f)
+    out = tmp_path / 'CelebA_DIC'
+    log = run('prepare_dic.py', '--images', images, '--info', tmp_path / 'new_train_info_list.pkl', '--out', out)
+    assert 'train: landmarks of 3 faces' in log
+    assert lmdb_keys(out / 'train_HR.lmdb') == ['000001', '000002', '000003']
+    expected = Image.open(images / '000002.jpg').crop((30, 40, 150, 160)).resize((128, 128), Image.BICUBIC)
+    np.testing.assert_array_equal(lmdb_image(out / 'train_HR.lmdb', '000002'), np.asarray(expected))
+    size, landmarks = read_landmarks(out / 'train_landmarks.json')
+    theirs = [[(p[0] - 30) * 128 / 120, (p[1] - 40) * 128 / 120] for p in info['000002.jpg']['landmark']]
+    assert size == 128 and np.abs(landmarks['000002'] - theirs).max() < 1e-3
+
+    class RunsCode:
+        def __reduce__(self):
+            return (os.system, ('touch ran',))
+
+    with open(tmp_path / 'hostile.pkl', 'wb') as f:
+        pickle.dump({'000001.jpg': RunsCode()}, f)
+    log = run('prepare_dic.py', '--images', images, '--info', tmp_path / 'hostile.pkl', '--out', tmp_path / 'x',
+              ok=False)
+    assert 'nothing in it was run' in log and 'system' in log and 'Traceback' not in log
+    assert not (tmp_path / 'x').exists() and not os.path.exists('ran')
+
+
 def test_prepare_ffhq_bilinear_hr_only(tmp_path):
     rng = np.random.default_rng(3)
     (tmp_path / 'images1024x1024' / '00000').mkdir(parents=True)
