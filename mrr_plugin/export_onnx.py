@@ -9,6 +9,7 @@ runs it alone. After writing, the ONNX outputs are compared with torch's on ``--
 default: random inputs) and the largest difference is printed; above ``--tolerance`` the command fails.
 """
 import argparse
+import os
 import sys
 from os import path as osp
 
@@ -66,16 +67,23 @@ def main(argv=None):
     inputs = check_inputs(args.check_faces, model.lr_size, args.check_count)
     print(f'exporting {spec.description} ({model.lr_size} -> {model.hr_size} px, {model.alignment} crop) ...',
           flush=True)
-    export_onnx(spec.network, args.out, model.lr_size, model.hr_size, model.alignment, args.dynamic_batch,
-                args.opset, model.name)
-    with torch.no_grad():
-        expected = spec.network(inputs)
-    difference = float((OnnxNetwork(args.out)(inputs) - expected).abs().max())
-    source = args.check_faces or 'random inputs'
-    print(f'wrote {args.out}; onnxruntime vs torch on {len(inputs)} faces from {source}: max |difference| '
-          f'{difference:.2e}')
-    if not np.isfinite(difference) or difference > args.tolerance:
-        raise CommandError(f'the ONNX outputs differ from torch by {difference:.2e} > --tolerance {args.tolerance}.')
+    temporary = f'{args.out}.partial.onnx'  # moved to --out only once onnxruntime agrees with torch
+    try:
+        export_onnx(spec.network, temporary, model.lr_size, model.hr_size, model.alignment, args.dynamic_batch,
+                    args.opset, model.name)
+        with torch.no_grad():
+            expected = spec.network(inputs)
+        difference = float((OnnxNetwork(temporary)(inputs) - expected).abs().max())
+        source = args.check_faces or 'random inputs'
+        print(f'onnxruntime vs torch on {len(inputs)} faces from {source}: max |difference| {difference:.2e}')
+        if not np.isfinite(difference) or difference > args.tolerance:
+            raise CommandError(f'the ONNX outputs differ from torch by {difference:.2e} > --tolerance '
+                               f'{args.tolerance}; {args.out} was not written.')
+        os.replace(temporary, args.out)
+    finally:
+        if osp.exists(temporary):
+            os.remove(temporary)
+    print(f'wrote {args.out}')
     return 0
 
 

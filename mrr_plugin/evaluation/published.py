@@ -23,6 +23,7 @@ class PublishedResult:
 MRRNET = 'MRRNet paper (ICANN 2022), x8 results'
 SPARNET = 'SPARNet paper (TIP 2020), x8 CelebA result'
 SFMNET = 'SFMNet paper (CVPR 2023), x8 comparison table (as listed in the RE-SFMNet README)'
+RE_SFMNET = 'RE-SFMNet README (x8 CelebA; its released code does not run as published)'
 FACE_SPARNET = 'Face-SPARNet README, "Differences with the Paper" (trained on CelebA, tested on DIC\'s Helen set)'
 FACE_SPARNET_HD = 'Face-SPARNet README, SPARNetHD table (CelebA-TestN, 1,117 faces; FID only)'
 
@@ -43,6 +44,7 @@ PUBLISHED = [
     PublishedResult('SISN', 'Helen', None, 27.08, 0.8083, SFMNET),
     PublishedResult('SFMNet', 'CelebA', 'sfmnet', 27.56, 0.8047, SFMNET),
     PublishedResult('SFMNet', 'Helen', 'sfmnet', 27.22, 0.8141, SFMNET),
+    PublishedResult('RE-SFMNet', 'CelebA', 'sfmnet', 27.70, 0.8126, RE_SFMNET),
     PublishedResult('MRRNet', 'CelebA', None, 27.27, 0.7873, MRRNET),
     PublishedResult('MRRNet', 'Helen', None, 26.86, 0.7912, MRRNET),
     PublishedResult('DIC (retested by SPARNet\'s authors)', 'Helen', None, 26.73, 0.7955, FACE_SPARNET),
