@@ -105,3 +105,38 @@ def authors_celeba_dataset(folder, hr_folder, scale=8, size=128):
     module = import_authors_module(folder, 'data.celeba_dataset')
     opt = types.SimpleNamespace(dataroot=hr_folder, isTrain=True, load_size=size, scale_factor=scale)
     return module.CelebADataset(opt)
+
+
+# the archs whose authors' training benchmark_training.py reproduces (DIC needs landmark annotations)
+TRAINABLE = ('MRRNet', 'SPARNet', 'WFEN', 'SFMNet')
+
+
+def authors_loss(name, net, lr, hr, upsample):
+    """Their training loss for LR/HR batches in [0, 1] (their data convention made by ``authors_input``):
+    ``nn.L1Loss`` on [-1, 1] (MRRNet, SPARNet, WFEN: lambda_pix 1), SFMNet's ``main_two.py`` loss (L1 of both faces
+    on [0, 1] + ``fft_weight`` 0.01 x (amplitude + phase L1 of the frequency branch's face))."""
+    their_input = authors_input(name, lr, upsample)
+    if name == 'SFMNet':
+        return sfmnet_loss(net({'lr_up': their_input}), hr)
+    return torch.nn.L1Loss()(net(their_input), hr * 2 - 1)
+
+
+def sfmnet_loss(outputs, hr, fft_weight=0.01):
+    """``main_two.py``'s ``train_model`` loss on their output dict and the HR batch in [0, 1]."""
+    l1 = torch.nn.L1Loss()
+    x, y = torch.fft.rfft2(outputs['img_fre'], norm='backward'), torch.fft.rfft2(hr, norm='backward')
+    return (l1(outputs['img_out'], hr) + fft_weight * l1(torch.abs(x), torch.abs(y))
+            + fft_weight * l1(torch.angle(x), torch.angle(y)) + l1(outputs['img_fre'], hr))
+
+
+def authors_training_data(name, folder, hr_folder):
+    """(their training dataset on ``hr_folder``, their loader's drop_last, batch -> their loss(net)): the
+    Face-SPARNet family's ``CelebADataset`` (flip, rescale, PIL bicubic, [-1, 1]; MRRNet, SPARNet, WFEN) or
+    SFMNet's ``data.dataset.Data`` (``HR`` and ``LR_bicubic`` folders beside each other, PIL bicubic x8, [0, 1]; their
+    loader keeps the last batch)."""
+    if name == 'SFMNet':
+        module = import_authors_module(folder, 'data.dataset')
+        dataset = module.Data(osp.dirname(osp.abspath(hr_folder)), types.SimpleNamespace(scale=8), train=True)
+        return dataset, False, lambda net, data: sfmnet_loss(net({'lr_up': data['lr_up']}), data['img_gt'])
+    return (authors_celeba_dataset(folder, hr_folder), True,
+            lambda net, data: torch.nn.L1Loss()(net(data['LR']), data['HR']))  # their lambda_pix is 1

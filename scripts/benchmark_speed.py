@@ -5,6 +5,8 @@
     python scripts/benchmark_speed.py --data                  # data path vs training step
     python scripts/benchmark_speed.py --metrics               # batched DIC metrics vs BasicSR's per-image loop
     python scripts/benchmark_speed.py --archs MRRNet --authors-code MRRNet=../MRRNet   # + the authors' own code
+    python scripts/benchmark_speed.py --archs WFEN SFMNet DIC --authors-code WFEN=../WFEN SFMNet=../SFMNet \
+        DIC=../Deep-Iterative-Collaboration
 
 For every arch: forward latency (batch 1), forward throughput (--batch, default 8), training-step throughput
 (forward + backward + Adam, --batch faces, 128x128 output), peak memory (the most a training step allocates on top
@@ -40,13 +42,16 @@ from mrr_plugin.evaluation.profiling import (count_parameters, gmacs_per_image, 
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic, psnr_ssim_dic_batch
 from mrr_plugin.utils.checkpoint_file import load_checkpoint
 
-from authors_code import AUTHORS_CLASSES, authors_network
+from authors_code import AUTHORS_CLASSES, authors_input, authors_network, authors_outputs
 
 ARCHS = {
     'MRRNet': {'type': 'MRRNet'},
     'SPARNet': {'type': 'SPARNet'},
     'SRResNet-x8': {'type': 'MSRResNetX8'},
     'EDSR': {'type': 'EDSR', 'num_in_ch': 3, 'num_out_ch': 3, 'upscale': 8},
+    'WFEN': {'type': 'WFEN'},
+    'SFMNet': {'type': 'SFMNet'},
+    'DIC': {'type': 'DIC'},
 }
 # option -> (description, max |output - plain| allowed relative to max |plain|)
 OPTIONS = {
@@ -146,37 +151,44 @@ def measure(network_opt, option, args, device, reference_lr, authors=None):
 
 def authors_runner(name, folder, args, device, reference_lr):
     """The authors' code, fp32 eager, on the same weights and the same work as ``measure``: their network takes
-    the LR face bicubic-upsampled to 128x128 in [-1, 1] (their data pipeline upsamples, outside the timing).
+    their input convention (``authors_code.authors_input``: the LR face PIL-upsampled to 128x128, in [-1, 1] or
+    [0, 1], or DIC's LR minus its mean; made outside the timing, as their data pipeline does).
 
-    Returns their ``infer`` (--batch faces) and ``train_step`` callables, which ``measure`` times alternately with each
-    of our options, their batch-1 latency and the largest output difference to ours on ``reference_lr``.
+    Returns their ``infer`` (--batch faces) and ``train_step`` (L1 on their SR face) callables, which ``measure``
+    times alternately with each of our options, their batch-1 latency and the largest output difference to ours on
+    ``reference_lr``.
     """
     torch.manual_seed(0)
-    ours = build_network(ARCHS[name]).to(device).eval()  # range_norm (default): the authors' [-1, 1] body
+    ours = build_network(ARCHS[name]).to(device).eval()
     theirs = authors_network(name, folder).to(device)
-    theirs.load_state_dict(ours.state_dict(), strict=True)
+    state = theirs.state_dict()  # theirs also holds WFEN's fixed Haar filters and SFMNet's unused layers
+    state.update(ours.state_dict())
+    theirs.load_state_dict(state, strict=True)
     theirs.eval()
 
     def prepare_input(lr):
         with torch.no_grad():
-            return ours.upsample(lr) * 2 - 1
+            return authors_input(name, lr, getattr(ours, 'upsample', None))
+
+    def their_sr(x):
+        return authors_outputs(name, theirs, x)['sr']
 
     one, batch = prepare_input(torch.rand(1, 3, 16, 16, device=device)), prepare_input(
         torch.rand(args.batch, 3, 16, 16, device=device))
     with torch.no_grad():
-        same = ((theirs(prepare_input(reference_lr)) + 1) / 2 - ours(reference_lr)).abs().max().item()
+        same = (their_sr(prepare_input(reference_lr)) - ours(reference_lr)).abs().max().item()
     optimizer = torch.optim.Adam(theirs.parameters(), lr=1e-4)
-    target = torch.rand(args.batch, 3, 128, 128, device=device) * 2 - 1
+    target = torch.rand(args.batch, 3, 128, 128, device=device)
 
     def infer(x=batch):
         theirs.eval()
         with torch.no_grad():
-            return theirs(x)
+            return their_sr(x)
 
     def train_step():
         theirs.train()
         optimizer.zero_grad(set_to_none=True)
-        torch.nn.functional.l1_loss(theirs(batch), target).backward()
+        torch.nn.functional.l1_loss(their_sr(batch), target).backward()
         optimizer.step()
 
     return {'infer': infer, 'train_step': train_step, 'same_function': same,

@@ -51,6 +51,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from mrr_plugin.archs.pil_resize import pil_bicubic_resize
+from mrr_plugin.archs.reference_checkpoint import drop_authors_constants
 from mrr_plugin.demo import face_folders
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic
 from mrr_plugin.utils import project_root
@@ -58,7 +59,7 @@ from mrr_plugin.utils.checkpoint_file import load_checkpoint
 from mrr_plugin.utils.option_file import load_option_file
 from mrr_plugin.utils.visual import write_png
 
-from authors_code import AUTHORS_CLASSES, authors_celeba_dataset, authors_network
+from authors_code import TRAINABLE, authors_input, authors_loss, authors_network, authors_outputs, authors_training_data
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp')
 
@@ -79,6 +80,17 @@ def link_training_faces(hr_folder, names, folder):
         link = osp.join(folder, name)
         if not osp.lexists(link):
             os.symlink(osp.abspath(osp.join(hr_folder, name)), link)
+    return folder
+
+
+def write_bicubic_lr(hr_folder, names, folder, scale=8):
+    """PIL-bicubic LR faces of the training faces (what SFMNet's ``Data`` reads from ``LR_bicubic``)."""
+    os.makedirs(folder, exist_ok=True)
+    for name in names:
+        path = osp.join(folder, osp.splitext(name)[0] + '.png')
+        if not osp.isfile(path):
+            face = Image.open(osp.join(hr_folder, name)).convert('RGB')
+            write_png(path, np.asarray(face.resize((face.width // scale, face.height // scale), Image.BICUBIC)))
     return folder
 
 
@@ -111,13 +123,21 @@ def dic_scores(sr, hr):
 
 # ----------------------------------------------------------------------------------------------- the two runs
 def write_initial_weights(args, seed, path):
-    """The authors' initialisation of their generator under ``seed``, as a BasicSR checkpoint for both sides."""
+    """The authors' initialisation of their generator under ``seed``, as a BasicSR checkpoint for both sides:
+    ``params`` for ours (without what the authors store but never use: WFEN's fixed Haar filters, SFMNet's uncalled
+    layers) and ``authors`` for theirs."""
     if not osp.isfile(path):
         torch.manual_seed(seed)
-        net = authors_network(args.arch, args.authors_code, init=True)
-        torch.save({'params': net.state_dict()}, path + '.tmp')
+        state = authors_network(args.arch, args.authors_code, init=True).state_dict()
+        torch.save({'params': drop_authors_constants(args.arch, state), 'authors': state}, path + '.tmp')
         os.replace(path + '.tmp', path)
     return path
+
+
+def authors_initial_state(path):
+    """The authors' side of :func:`write_initial_weights`' file (older files hold ``params`` only)."""
+    state = load_checkpoint(path)
+    return state.get('authors', state['params'])
 
 
 def train_authors(args):
@@ -130,23 +150,23 @@ def train_authors(args):
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     net = authors_network(args.arch, args.authors_code)
-    net.load_state_dict(load_checkpoint(args.init)['params'])
-    dataset = authors_celeba_dataset(args.authors_code, args.train_folder)
-    loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, num_workers=args.workers, drop_last=True)
+    net.load_state_dict(authors_initial_state(args.init))
+    dataset, drop_last, batch_loss = authors_training_data(args.arch, args.authors_code, args.train_folder)
+    loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, num_workers=args.workers,
+                        drop_last=drop_last)
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr, betas=tuple(args.betas))
-    criterion = torch.nn.L1Loss()
     iteration = 0
     with tqdm(total=args.iters, desc=f"authors' {args.arch}, seed {args.seed}", unit='it') as bar:
         while iteration < args.iters:
             for data in loader:
                 net.train()
                 optimizer.zero_grad()
-                loss = criterion(net(data['LR']), data['HR'])  # their lambda_pix is 1
+                loss = batch_loss(net, data)
                 loss.backward()
                 optimizer.step()
                 iteration += 1
                 bar.update()
-                bar.set_postfix(l_pix=f'{loss.item():.4f}')
+                bar.set_postfix(loss=f'{loss.item():.4f}')
                 if iteration % args.eval_every == 0:
                     path = osp.join(args.run_dir, f'net_{iteration}.pth')
                     torch.save(net.state_dict(), path + '.tmp')
@@ -228,14 +248,17 @@ def score_checkpoints(args, side, paths, lr, hr):
         net = authors_network(args.arch, args.authors_code)
 
         def forward(x):
-            return (net(bicubic_up(x) * 2 - 1) + 1) / 2
+            return authors_outputs(args.arch, net, authors_input(args.arch, x, bicubic_up))['sr']
     else:
         net = build_network(load_option_file(args.recipe)['network_g'])
         forward = net
     scores = []
     for path in paths:
         state = load_checkpoint(path)
-        net.load_state_dict(state['params'] if 'params' in state else state)  # BasicSR's checkpoints or theirs
+        if side == 'authors':  # the shared initial weights (their full state under 'authors') or their checkpoints
+            net.load_state_dict(state.get('authors', state.get('params', state)))
+        else:
+            net.load_state_dict(state['params'] if 'params' in state else state)
         net.eval()
         with torch.no_grad():
             scores.append(dic_scores(torch.cat([forward(part) for part in lr.split(8)]), hr))
@@ -280,15 +303,13 @@ def same_batch_check(args, init, lr_faces, hr_faces):
         torch.set_num_threads(threads)
         try:
             net = authors_network(args.arch, args.authors_code)
-            net.load_state_dict(load_checkpoint(init)['params'])
+            net.load_state_dict(authors_initial_state(init))
             optimizer = torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(betas))
             losses = []
             for index in batches:
-                lq, gt = lr_faces[index], hr_faces[index]
                 net.train()
                 optimizer.zero_grad()
-                up = bicubic_up(lq)
-                loss = torch.nn.L1Loss()(net(up * 2 - 1), gt * 2 - 1)  # their lambda_pix is 1
+                loss = authors_loss(args.arch, net, lr_faces[index], hr_faces[index], bicubic_up)
                 loss.backward()
                 optimizer.step()
                 losses.append(loss.item())
@@ -305,11 +326,11 @@ def same_batch_check(args, init, lr_faces, hr_faces):
     for step, index in enumerate(batches):
         ours.feed_data({'lq': lr_faces[index], 'gt': hr_faces[index]})
         ours.optimize_parameters(step + 1)
-        our_losses.append(ours.get_current_log()['l_pix'])
+        our_losses.append(sum(v for k, v in ours.get_current_log().items() if k.startswith('l_')))  # every term
     mine = ours.get_bare_model(ours.net_g).state_dict()
     their_losses, reference = theirs(torch.get_num_threads())
     _, one_thread = theirs(1)
-    start = load_checkpoint(init)['params']
+    start = load_checkpoint(init)['params']  # the weights both hold
     keys = [k for k in start if start[k].is_floating_point()]
     moved = sum((reference[k] - start[k]).abs().sum().item() for k in keys)
 
@@ -418,7 +439,7 @@ def plot(args, runs, bicubic):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--arch', choices=sorted(AUTHORS_CLASSES), default='MRRNet')
+    parser.add_argument('--arch', choices=TRAINABLE, default='MRRNet')
     parser.add_argument('--authors-code', required=True, help="a checkout of the authors' code for --arch")
     parser.add_argument('--faces', default=osp.join(project_root(), '..', 'shared', 'data', 'celeba_dic_dev'),
                         help='DIR/HR [+ DIR/LR] or a folder of 128x128 faces (default: ../shared dev faces)')
@@ -467,7 +488,9 @@ def main(argv=None):
     hr_folder, lr_folder, train_names, test_names = split_faces(args.faces, args.held_out)
     os.makedirs(args.out, exist_ok=True)
     work = osp.join(args.out, 'runs')
-    args.train_folder = link_training_faces(hr_folder, train_names, osp.join(work, 'train_HR'))
+    args.train_folder = link_training_faces(hr_folder, train_names, osp.join(work, 'train', 'HR'))
+    if args.arch == 'SFMNet':  # their dataset reads pre-made LR faces beside the HR folder (PIL bicubic)
+        write_bicubic_lr(args.train_folder, train_names, osp.join(work, 'train', 'LR_bicubic'))
     lr, hr = face_pairs(hr_folder, lr_folder, test_names)
     bicubic = dic_scores(bicubic_up(lr), hr)
     print(f'{len(train_names)} training faces, {len(test_names)} held out; bicubic {bicubic[0]:.2f} dB', flush=True)

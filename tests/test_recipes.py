@@ -99,6 +99,7 @@ FIELD_RECIPES = {
     'WFEN/train_WFEN_x8_CelebA.yml': ('FaceSRModel', 2e-4, [0.9, 0.99], 32, 'minus_one_one', 'wfen_g'),
     'SFMNet/train_SFMNet_x8_CelebA.yml': ('SFMNetModel', 1e-4, [0.9, 0.99], 8, 'unit', 'sfmnet_g'),
     'DIC/train_DIC_x8_CelebA.yml': ('DICModel', 1e-4, [0.9, 0.999], 8, 'unit', 'dic_g'),
+    'DICGAN/train_DICGAN_x8_CelebA.yml': ('DICGANModel', 1e-4, [0.9, 0.999], 8, 'unit', 'dic_g'),
 }
 
 
@@ -146,3 +147,9 @@ def test_sfmnet_and_dic_extra_terms_are_the_authors():
     assert dic['train']['total_iter'] == 150000 and dic['train']['hourglass_frozen_iters'] == 2000
     assert dic['datasets']['train']['type'] == 'FaceLandmarkDataset'
     assert not dic['datasets']['train']['use_hflip'] and dic['datasets']['train']['heatmap_sigma'] == 1.0
+    gan = recipe('DICGAN/train_DICGAN_x8_CelebA.yml')
+    assert gan['network_d'] == {'type': 'LightCNNDiscriminator'} and gan['network_g'] == dic['network_g']
+    assert gan['train']['pixel_steps'] == 'last' and gan['train']['hourglass_frozen_iters'] > gan['train']['total_iter']
+    assert gan['train']['feature_opt']['loss_weight'] == 0.1 and gan['train']['gan_opt']['loss_weight'] == 0.005
+    assert gan['train']['gan_opt']['gan_type'] == 'vanilla' and gan['train']['scheduler']['milestones'] == [
+        10000, 20000, 40000] and gan['train']['total_iter'] == 80000

@@ -81,6 +81,13 @@ class FaceSRMixin:
                     total = total + value
         return total
 
+    def generator_losses(self, loss_dict, prefix='l_'):
+        """The hook a recipe whose network gives more than the SR face overrides (SFMNet, DIC): run ``net_g`` on
+        ``self.lq``, set ``self.output`` (the SR face) and return the generator's non-adversarial loss, each term
+        logged in ``loss_dict`` under ``prefix``."""
+        self.output = self.net_g(self.lq).float()
+        return self.content_losses(loss_dict, prefix=prefix)
+
     @staticmethod
     def set_requires_grad(net, flag):
         """Freeze (False) or unfreeze a discriminator around the generator step."""
@@ -164,7 +171,7 @@ class FaceSRMixin:
 class AdversarialStepMixin(FaceSRMixin):
     """The SRGAN-style iteration shared by the face GAN recipes (with BasicSR's ``SRGANModel``).
 
-    A G step on ``content_losses + generator_adversarial_losses`` (D frozen; after ``net_d_init_iters``, every
+    A G step on ``generator_losses + generator_adversarial_losses`` (D frozen; after ``net_d_init_iters``, every
     ``net_d_iters``), then a D step on ``discriminator_loss``, then EMA. A recipe supplies only its two
     adversarial terms.
     """
@@ -182,10 +189,10 @@ class AdversarialStepMixin(FaceSRMixin):
         self.set_requires_grad(self.net_d, False)
         self.optimizer_g.zero_grad()
         with self.precision.autocast():
-            self.output = self.net_g(self.lq).float()
             if current_iter % self.net_d_iters == 0 and current_iter > self.net_d_init_iters:
-                l_g = self.content_losses(loss_dict) + self.generator_adversarial_losses(loss_dict)
+                l_g = self.generator_losses(loss_dict, prefix='l_g_') + self.generator_adversarial_losses(loss_dict)
             else:
+                self.output = self.net_g(self.lq).float()
                 l_g = None
         if l_g is not None:
             self.precision.backward_step(l_g, self.optimizer_g)
@@ -218,9 +225,3 @@ class FaceSRModel(FaceSRMixin, SRModel):
         self.log_dict = self.reduce_loss_dict(loss_dict)
         if self.ema_decay > 0:
             self.model_ema(decay=self.ema_decay)
-
-    def generator_losses(self, loss_dict):
-        """The hook a recipe with other outputs or terms overrides: run ``net_g`` on ``self.lq``, set
-        ``self.output`` (the SR face) and return the step's total loss, each term logged in ``loss_dict``."""
-        self.output = self.net_g(self.lq).float()
-        return self.content_losses(loss_dict, prefix='l_')

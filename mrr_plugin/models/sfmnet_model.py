@@ -20,14 +20,14 @@ class SFMNetModel(FaceSRModel):
         self.cri_fourier = build_loss(fourier_opt).to(self.device) if fourier_opt else None
         super().init_training_settings()  # after: the guard and the precision hooks see every loss
 
-    def generator_losses(self, loss_dict):
+    def generator_losses(self, loss_dict, prefix='l_'):
         sr, frequency_face = self.net_g(self.lq, all_outputs=True)
         self.output, frequency_face = sr.float(), frequency_face.float()
-        total = self.content_losses(loss_dict, prefix='l_')
+        total = self.content_losses(loss_dict, prefix=prefix)
         if self.cri_pix:
-            loss_dict['l_pix_fre'] = self.cri_pix(frequency_face, self.gt)
-            total = total + loss_dict['l_pix_fre']
+            loss_dict[f'{prefix}pix_fre'] = self.cri_pix(frequency_face, self.gt)
+            total = total + loss_dict[f'{prefix}pix_fre']
         if self.cri_fourier:
-            loss_dict['l_fft_amp'], loss_dict['l_fft_pha'] = self.cri_fourier(frequency_face, self.gt)
-            total = total + loss_dict['l_fft_amp'] + loss_dict['l_fft_pha']
+            loss_dict[f'{prefix}fft_amp'], loss_dict[f'{prefix}fft_pha'] = self.cri_fourier(frequency_face, self.gt)
+            total = total + loss_dict[f'{prefix}fft_amp'] + loss_dict[f'{prefix}fft_pha']
         return total

@@ -152,6 +152,9 @@ def path_problems(opt, for_training, check_data='headers'):
         if isinstance(loss, dict) and loss.get('type') == 'FacePerceptualLoss':
             from mrr_plugin.losses.face_perceptual_loss import vgg19_weights_path
             problems += _missing(f'train.{key}', lambda: vgg19_weights_path(loss.get('vgg_weights_path')))
+        if isinstance(loss, dict) and loss.get('type') == 'LightCNNFeatureLoss':
+            from mrr_plugin.losses.lightcnn_feature_loss import lightcnn_weights_path
+            problems += _missing(f'train.{key}', lambda: lightcnn_weights_path(loss.get('weights_path')))
     metrics = (opt.get('val') or {}).get('metrics') if isinstance(opt.get('val'), dict) else None
     for name, metric in (metrics or {}).items() if isinstance(metrics, dict) else ():
         if isinstance(metric, dict) and metric.get('type') == 'calculate_lpips':

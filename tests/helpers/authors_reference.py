@@ -99,6 +99,8 @@ def load_committed(name):
     output = torch.load(osp.join(FOLDER, f'{name}_output.pt'), weights_only=True)
     if name in LR_NETWORKS:
         return {'state_dict': state, 'input': seeded_lr(), 'output': output['sr'], 'outputs': output}
+    if name == 'dicgan_d':
+        return {'state_dict': state, 'input': seeded_face(), 'output': output['score']}
     return {'state_dict': state, 'input': seeded_input(), 'output': output}
 
 
@@ -122,6 +124,26 @@ def write_key_list(name, net, description):
                 f'# parameters: {sum(p.numel() for p in net.parameters())}; state_dict entries: {len(state)}\n'
                 '# key\tshape\n')
         f.writelines(f'{key}\t{tuple(value.shape)}\n' for key, value in state.items())
+
+
+def seeded_face(seed=SEED):
+    """A seeded 128x128 face-sized input in [0, 1] (a discriminator's input)."""
+    return torch.rand(1, 3, 128, 128, generator=torch.Generator().manual_seed(seed))
+
+
+def write_dicgan_discriminator(folder):
+    """Key list and float64 score of DICGAN's Light CNN discriminator (their ``LightCNN_9Layers``) on seeded weights
+    and :func:`seeded_face` minus their RGB mean (their faces' convention)."""
+    authors_code = authors_code_module()
+    net = getattr(authors_code.import_authors_module(folder, 'networks.modules.light_cnn'), 'LightCNN_9Layers')()
+    write_key_list('dicgan_d', net, "DICGAN's Light CNN discriminator (LightCNN_9Layers), input: faces minus "
+                   "DIC's mean")
+    net.load_state_dict(seeded_state_dict({key: tuple(value.shape) for key, value in net.state_dict().items()}))
+    mean = torch.tensor(authors_code.DIC_RGB_MEAN, dtype=torch.float64).view(1, 3, 1, 1)
+    with torch.no_grad():
+        score = net.double().eval()(seeded_face().double() - mean)
+    torch.save({'score': score.float().clone()}, osp.join(FOLDER, 'dicgan_d_output.pt'))
+    print(f'dicgan_d: score {tuple(score.shape)}')
 
 
 def write_lr_network(name, arch, folder):
@@ -156,6 +178,8 @@ def main(argv=None):
         folder = getattr(args, f'{arch.lower()}_code')
         if folder:
             write_lr_network(name, arch, folder)
+    if args.dic_code:
+        write_dicgan_discriminator(args.dic_code)
     for name, (code, module, cls, kwargs, description) in NETWORKS.items():
         if not getattr(args, f'{code}_code'):
             continue

@@ -139,3 +139,34 @@ def test_wfen_checkpoint_with_other_haar_filters_is_refused():
     state[key] = state[key] * 2
     with pytest.raises(ValueError, match='not the fixed Haar filter bank'):
         convert_reference_state_dict('WFEN', state)
+
+
+def test_lightcnn_discriminator_computes_dicgans():
+    """DICGAN's discriminator: committed score of their LightCNN_9Layers on faces minus their mean; the feature
+    extractor is its trunk (their LightCNNFeatureExtractor keeps ``features.*``)."""
+    from mrr_plugin.archs.lightcnn_arch import LightCNNFeatures
+    reference = load_committed('dicgan_d')
+    net = build_network({'type': 'LightCNNDiscriminator'}).double().eval()
+    net.load_state_dict(reference['state_dict'], strict=True)
+    with torch.no_grad():
+        score = net(reference['input'].double())
+    assert_close_to(score, reference['output'].double())
+    trunk = LightCNNFeatures()
+    trunk.load_state_dict({k: v for k, v in reference['state_dict'].items() if k.startswith('features.')})
+    assert trunk(torch.rand(2, 3, 128, 128)).shape == (2, 128, 8, 8)
+
+
+def test_lightcnn_discriminator_is_their_code_on_fresh_weights():
+    from tests.helpers.authors_checkout import authors_checkout
+    from tests.helpers.authors_reference import authors_code_module, seeded_state_dict
+    authors_code = authors_code_module()
+    folder = authors_checkout('DIC')
+    theirs = authors_code.import_authors_module(folder, 'networks.modules.light_cnn').LightCNN_9Layers()
+    state = seeded_state_dict({k: tuple(v.shape) for k, v in theirs.state_dict().items()}, seed=11)
+    theirs.load_state_dict(state)
+    ours = build_network({'type': 'LightCNNDiscriminator'})
+    ours.load_state_dict(state, strict=True)
+    faces = torch.rand(3, 3, 128, 128, generator=torch.Generator().manual_seed(11)).double()
+    mean = torch.tensor(authors_code.DIC_RGB_MEAN, dtype=torch.float64).view(1, 3, 1, 1)
+    with torch.no_grad():
+        assert_close_to(ours.double()(faces), theirs.double()(faces - mean))

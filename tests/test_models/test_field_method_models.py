@@ -102,3 +102,62 @@ def test_dic_heatmap_loss_without_landmarks_is_one_sentence(tmp_path):
     model.feed_data({'lq': torch.rand(1, 3, 16, 16), 'gt': torch.rand(1, 3, 128, 128)})
     with pytest.raises(ValueError, match='FaceLandmarkDataset'):
         model.optimize_parameters(1)
+
+
+def dicgan_opt(tmp_path, feature_weights):
+    opt = make_opt(tmp_path, 'DICGANModel', TOY['DIC'], hourglass_frozen_iters=100, pixel_steps='last',
+                   heatmap_opt={'type': 'MSELoss', 'loss_weight': 0.1},
+                   feature_opt={'type': 'LightCNNFeatureLoss', 'weights_path': feature_weights, 'loss_weight': 0.1},
+                   gan_opt={'type': 'GANLoss', 'gan_type': 'vanilla', 'loss_weight': 0.005},
+                   optim_d={'type': 'Adam', 'lr': 1e-3})
+    opt['network_d'] = {'type': 'LightCNNDiscriminator'}
+    return opt
+
+
+@pytest.fixture
+def lightcnn_feature_weights(tmp_path):
+    """A Light CNN feature extractor state dict under their file name, as DataParallel saved it."""
+    from mrr_plugin.archs.lightcnn_arch import LightCNNFeatures
+    torch.manual_seed(5)
+    path = tmp_path / 'LightCNN_feature.pth'
+    torch.save({f'module.{k}': v for k, v in LightCNNFeatures().state_dict().items()}, path)
+    return str(path)
+
+
+def test_dicgan_step_is_their_solver(tmp_path, lightcnn_feature_weights):
+    """SRLandmarkGANSolver.train_step, written out: pixel L1 of the last face once per step, heatmaps of every
+    step, identity features and vanilla GAN of the last face; D: BCE(D(HR), 1) + BCE(D(SR), 0)."""
+    from mrr_plugin.models.dic_model import DICGANModel
+    model = build_model(dicgan_opt(tmp_path, lightcnn_feature_weights))
+    assert isinstance(model, DICGANModel)
+    batch = dic_batch(seed=3)
+    with torch.no_grad():
+        faces, heatmaps = model.net_g(batch['lq'], all_outputs=True)
+        features = model.cri_feature.extractor
+        bce = torch.nn.BCEWithLogitsLoss()
+        score = model.net_d(faces[-1])
+        expected = {
+            'l_g_pix': len(faces) * torch.nn.L1Loss()(faces[-1], batch['gt']),
+            'l_g_align': 0.1 * sum(torch.nn.MSELoss()(h, batch['heatmap']) for h in heatmaps),
+            'l_g_feature': 0.1 * torch.nn.L1Loss()(features(faces[-1]), features(batch['gt'])),
+            'l_g_gan': 0.005 * bce(score, torch.ones_like(score)),
+        }
+    hourglass = {k: v.clone() for k, v in model.net_g.HG.state_dict().items()}
+    discriminator = {k: v.clone() for k, v in model.net_d.state_dict().items()}
+    model.feed_data(batch)
+    model.optimize_parameters(1)
+    log = model.get_current_log()
+    for key, value in expected.items():
+        assert log[key] == pytest.approx(value.item(), rel=1e-4), key
+    assert log['l_d'] > 0 and {'out_d_real', 'out_d_fake'} <= set(log)
+    assert all(torch.equal(v, hourglass[k]) for k, v in model.net_g.HG.state_dict().items())
+    assert any(not torch.equal(v, discriminator[k]) for k, v in model.net_d.state_dict().items())
+    assert all(not p.requires_grad for p in model.cri_feature.parameters())
+
+
+def test_dicgan_without_the_light_cnn_weights_is_one_sentence(tmp_path):
+    from mrr_plugin.pipelines.option_values import path_problems
+    opt = dicgan_opt(tmp_path, str(tmp_path / 'missing' / 'LightCNN_feature.pth'))
+    problems = [p for p in path_problems(opt, True, 'none') if 'LightCNN' in p]
+    assert len(problems) == 1 and 'LightCNN_feature.pth: put it at' in problems[0]
+    assert 'nothing is downloaded' in problems[0]

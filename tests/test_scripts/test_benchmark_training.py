@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from tests.conftest import PROJECT_ROOT, python_env
@@ -110,3 +111,22 @@ def test_bad_arguments_are_one_line_before_any_run(tmp_path):
     assert result.returncode == 2
     assert 'multiple of --eval-every' in result.stderr and 'is not a folder' in result.stderr
     assert not (tmp_path / 'out').exists()
+
+
+@pytest.mark.parametrize('arch', ['WFEN', 'SFMNet'])
+def test_the_authors_own_code_trains_beside_ours(arch, tmp_path, synthetic_faces):
+    """With a real checkout of their code (skipped without one): their dataset, loss and initialisation run, the
+    same-batch check agrees (the same function and loss: float rounding only)."""
+    from tests.helpers.authors_checkout import authors_checkout
+    folder = authors_checkout(arch)
+    out = tmp_path / 'out'
+    command = [sys.executable, SCRIPT, '--arch', arch, '--authors-code', folder, '--faces', synthetic_faces,
+               '--held-out', '2', '--iters', '2', '--eval-every', '1', '--batch-size', '2', '--workers', '0',
+               '--same-batch-steps', '1', '--compare-from', '0', '--out', str(out),
+               '--recipe', os.path.join(PROJECT_ROOT, 'options', 'train', arch, f'train_{arch}_x8_CelebA.yml')]
+    result = subprocess.run(command, env=python_env(tmp_path), capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    gap = float(re.search(r'losses of the two codes differ by at most ([0-9.e+-]+)', result.stdout).group(1))
+    assert gap < 1e-4, result.stdout
+    rows = [line for line in (out / 'results.md').read_text().splitlines() if line.startswith('| 2 |')]
+    assert rows, (out / 'results.md').read_text()
