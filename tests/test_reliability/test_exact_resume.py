@@ -5,6 +5,7 @@ The runs use real augmentation (random flips and rescales), an epoch of 6 iterat
 every 2 iterations and validation every 3, so kills land mid-epoch, after a validation that is not at a checkpoint,
 and resumes cross epoch boundaries.
 """
+import copy
 import os
 import re
 import signal
@@ -23,13 +24,18 @@ pytestmark = pytest.mark.slow
 TOTAL_ITER = 10
 
 
-# the recipes of the field's methods at toy size: their network, and what their training step adds
+# the recipes of the field's methods at toy size: (model, network, what their training step adds)
+DIC_TOY = {'type': 'DIC', 'num_features': 8, 'num_groups': 2, 'num_steps': 2, 'hg_num_feature': 16,
+           'num_fusion_block': 1}
 FIELD_RECIPES = {
-    'SFMNetModel': ({'type': 'SFMNet', 'num_features': 16, 'num_blocks': 1},
-                    {'fourier_opt': {'type': 'FourierLoss', 'amplitude_weight': 0.01, 'phase_weight': 0.01}}),
-    'DICModel': ({'type': 'DIC', 'num_features': 8, 'num_groups': 2, 'num_steps': 2, 'hg_num_feature': 16,
-                  'num_fusion_block': 1},
-                 {'heatmap_opt': {'type': 'MSELoss', 'loss_weight': 0.1}, 'hourglass_frozen_iters': 4}),
+    'WFEN': ('FaceSRModel', {'type': 'WFEN', 'min_ch': 8, 'res_depth': 2}, {}),
+    'SFMNet': ('SFMNetModel', {'type': 'SFMNet', 'num_features': 16, 'num_blocks': 1},
+               {'fourier_opt': {'type': 'FourierLoss', 'amplitude_weight': 0.01, 'phase_weight': 0.01}}),
+    'DIC': ('DICModel', DIC_TOY, {'heatmap_opt': {'type': 'MSELoss', 'loss_weight': 0.1}, 'hourglass_frozen_iters': 4}),
+    'DICGAN': ('DICGANModel', DIC_TOY,
+               {'heatmap_opt': {'type': 'MSELoss', 'loss_weight': 0.1}, 'hourglass_frozen_iters': 100,
+                'pixel_steps': 'last', 'optim_d': {'type': 'Adam', 'lr': 1e-4},
+                'gan_opt': {'type': 'GANLoss', 'gan_type': 'vanilla', 'loss_weight': 0.005}}),
 }
 
 
@@ -41,14 +47,21 @@ def options(tmp_path, lmdbs, model, workers, real_lr=None, precision='fp32', fac
         import yaml
         opt = yaml.safe_load(path.read_text())
     elif model in FIELD_RECIPES:
-        network, train = FIELD_RECIPES[model]
-        opt = tiny_training_dict(lmdbs, name, TOTAL_ITER, model_type=model, workers=workers, batch=4,
-                                 network_g=network, train_extra=train)
-        if model == 'DICModel':  # landmarks generated for the training faces; DIC trains without flips/rescales
+        model_type, network, train = FIELD_RECIPES[model]
+        opt = tiny_training_dict(lmdbs, name, TOTAL_ITER, model_type=model_type, workers=workers, batch=4,
+                                 network_g=network, train_extra=copy.deepcopy(train))
+        if model.startswith('DIC'):  # landmarks generated for the training faces; DIC trains without flips/rescales
             landmarks = tmp_path / 'landmarks.json'
             write_generated_landmarks(landmarks, [n.rsplit('.', 1)[0] for n in face_names[:24]])
             opt['datasets']['train'].update(type='FaceLandmarkDataset', landmarks=str(landmarks), use_hflip=False,
                                             use_rescale=False)
+        if model == 'DICGAN':  # a Light CNN under their file name stands in for their identity network
+            from mrr_plugin.archs.lightcnn_arch import LightCNNFeatures
+            torch.manual_seed(5)
+            torch.save(LightCNNFeatures().state_dict(), tmp_path / 'LightCNN_feature.pth')
+            opt['train']['feature_opt'] = {'type': 'LightCNNFeatureLoss', 'loss_weight': 0.1,
+                                           'weights_path': str(tmp_path / 'LightCNN_feature.pth')}
+            opt['network_d'] = {'type': 'LightCNNDiscriminator'}
     else:
         opt = tiny_training_dict(lmdbs, name, TOTAL_ITER, model_type=model, workers=workers, batch=4)
     opt['datasets']['train'].update(num_worker_per_gpu=workers, batch_size_per_gpu=4)
@@ -107,8 +120,10 @@ def final_weights(root, name):
     ('FaceSRModel', 2, (3, 9), 'fp32'),
     ('DegradationGANModel', 0, (5, ), 'fp32'),
     ('FaceSRModel', 0, (5, ), 'bf16'),
-    ('SFMNetModel', 0, (5, ), 'fp32'),
-    ('DICModel', 2, (3, ), 'fp32'),
+    ('WFEN', 0, (5, ), 'fp32'),
+    ('SFMNet', 0, (5, ), 'fp32'),
+    ('DIC', 2, (3, ), 'fp32'),
+    ('DICGAN', 0, (7, ), 'fp32'),
 ])
 def test_killed_and_resumed_run_equals_the_uninterrupted_run(model, workers, kills, precision, face_lmdbs, face_pairs,
                                                              real_lr_faces, tmp_path):
