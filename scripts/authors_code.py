@@ -13,6 +13,8 @@ import types
 
 import torch
 
+from mrr_plugin.archs.dic_arch import DIC_RGB_MEAN  # noqa: F401  (their data's mean; also read by the tests)
+
 # the generator class inside each checkout: (module, class)
 AUTHORS_CLASSES = {'MRRNet': ('models.MRRNet', 'MRRNet'), 'SPARNet': ('models.sparnet', 'SPARNet'),
                    'WFEN': ('models.arch.wfen', 'WFEN'), 'SFMNet': ('models.mynet', 'TwoBranch'),
@@ -24,7 +26,6 @@ AUTHORS_REPOSITORIES = {'MRRNet': 'SYLan2019/MRRNet', 'SPARNet': 'chaofengc/Face
 SFMNET_ARGS = dict(base_num_every_group=2, num_channels=3, num_features=64, act='PReLU')
 DIC_NETWORK_OPTIONS = dict(in_channels=3, out_channels=3, num_features=48, num_steps=4, num_groups=6,
                            detach_attention=False, hg_num_feature=256, hg_num_keypoints=68, num_fusion_block=7, scale=8)
-DIC_RGB_MEAN = (0.509, 0.424, 0.378)
 _TOP_PACKAGES = ('models', 'data', 'utils', 'options', 'networks', 'solvers', 'loss')
 
 

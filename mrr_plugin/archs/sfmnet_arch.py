@@ -193,12 +193,14 @@ class SFMNet(nn.Module):
         c = num_features
         self.head_fre = nn.Sequential(ConvAct(3, c, 3, 'PReLU'))
         self.head = nn.Sequential(ConvAct(3, c, 3, 'PReLU'))
+
+        def resampling(stage):  # a fresh layer per branch: down / up stages begin with one
+            return [DownSample(c)] if stage.startswith('down') else [upsampler(c)] if stage.startswith('up') else []
+
         for stage in STAGES:
-            first = [DownSample(c)] if stage.startswith('down') else [upsampler(c)] if stage.startswith('up') else []
-            setattr(self, f'{stage}_fre', nn.Sequential(*first, FrequencyBlock(c)))
+            setattr(self, f'{stage}_fre', nn.Sequential(*resampling(stage), FrequencyBlock(c)))
             setattr(self, f'{stage}_fre_mo', nn.Sequential(FrequencyBlock(c)))
-            first = [DownSample(c)] if stage.startswith('down') else [upsampler(c)] if stage.startswith('up') else []
-            setattr(self, stage, nn.Sequential(*first, ResidualGroup(c, num_blocks)))
+            setattr(self, stage, nn.Sequential(*resampling(stage), ResidualGroup(c, num_blocks)))
             setattr(self, f'{stage}_mo', nn.Sequential(ResidualGroup(c, num_blocks)))
         self.tail_fre = nn.Sequential(ConvAct(c, 3, 3, 'PReLU'))
         self.tail = nn.Sequential(ConvAct(c, 3, 3, 'PReLU'))

@@ -4,7 +4,8 @@ import torch
 from basicsr.utils.registry import DATASET_REGISTRY
 
 from mrr_plugin.data.face_bicubic_dataset import FaceBicubicDataset
-from mrr_plugin.data.face_landmarks import face_name, landmark_heatmaps, landmark_problems, read_landmarks
+from mrr_plugin.data.face_landmarks import (LandmarkFileError, face_name, landmark_heatmaps, missing_landmarks_problem,
+                                            read_landmarks)
 
 
 @DATASET_REGISTRY.register()
@@ -26,10 +27,13 @@ class FaceLandmarkDataset(FaceBicubicDataset):
             raise ValueError('FaceLandmarkDataset: set use_hflip: false and use_rescale: false (a flipped or rescaled '
                              'face would no longer match its landmarks).')
         super().__init__(opt)
-        problems = landmark_problems('landmarks', opt['landmarks'], self.paths)
-        if problems:
-            raise ValueError(problems[0])
-        self.landmark_size, self.landmarks = read_landmarks(opt['landmarks'])
+        try:
+            self.landmark_size, self.landmarks = read_landmarks(opt['landmarks'])
+        except LandmarkFileError as error:
+            raise ValueError(f'landmarks: {error}') from None
+        problem = missing_landmarks_problem('landmarks', opt['landmarks'], self.landmarks, self.paths)
+        if problem:
+            raise ValueError(problem)
         self.heatmap_stride = opt.get('heatmap_stride', 4)
         self.heatmap_sigma = opt.get('heatmap_sigma', 1.0)
 

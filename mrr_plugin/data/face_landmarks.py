@@ -93,10 +93,16 @@ def landmark_heatmaps(points, size, stride=4, sigma=1.0):
 def landmark_problems(where, path, face_names):
     """Problems of the landmark file ``path`` for the faces ``face_names`` (file names or LMDB keys)."""
     try:
-        size, landmarks = read_landmarks(path)
+        _, landmarks = read_landmarks(path)
     except LandmarkFileError as error:
         return [f'{where}: {error}']
+    problem = missing_landmarks_problem(where, path, landmarks, face_names)
+    return [problem] if problem else []
+
+
+def missing_landmarks_problem(where, path, landmarks, face_names):
+    """The problem of faces without points in the read landmark file ``path``, or None."""
     missing = sorted(name for name in map(face_name, face_names or ()) if name not in landmarks)
     if missing:
-        return [f'{where}: {path} has no landmarks for {len(missing)} of the faces, e.g. {missing[:3]}.']
-    return []
+        return f'{where}: {path} has no landmarks for {len(missing)} of the faces, e.g. {missing[:3]}.'
+    return None

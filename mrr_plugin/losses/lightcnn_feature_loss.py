@@ -5,6 +5,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mrr_plugin.archs.lightcnn_arch import LightCNNFeatures
+from mrr_plugin.archs.reference_checkpoint import unwrap_state_dict
 from mrr_plugin.utils import local_weights
 from mrr_plugin.utils.checkpoint_file import load_checkpoint
 
@@ -32,11 +33,9 @@ class LightCNNFeatureLoss(nn.Module):
         self.extractor = LightCNNFeatures()
         path = lightcnn_weights_path(weights_path)
         state = load_checkpoint(path, what='feature_opt.weights_path')
-        state = state.get('state_dict', state) if isinstance(state, dict) else state
-        state = {(k[len('module.'):] if k.startswith('module.') else k): v for k, v in state.items()}
         try:
-            self.extractor.load_state_dict(state, strict=True)
-        except RuntimeError as error:
+            self.extractor.load_state_dict(unwrap_state_dict(state), strict=True)
+        except (RuntimeError, ValueError) as error:
             raise ValueError(f'{path} is not a Light CNN feature extractor ({str(error).splitlines()[0]}).') from None
         self.extractor.eval()
         for parameter in self.extractor.parameters():

@@ -4,6 +4,7 @@ from basicsr.losses import build_loss
 from basicsr.models.srgan_model import SRGANModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
+from mrr_plugin.archs.reference_checkpoint import unwrap_state_dict
 from mrr_plugin.models.face_sr_model import AdversarialStepMixin, FaceSRModel
 from mrr_plugin.utils.checkpoint_file import load_checkpoint
 
@@ -33,8 +34,7 @@ class DICLossesMixin:
             state = load_checkpoint(hg_path, what='path.pretrain_network_hg (the alignment branch, e.g. their '
                                     'FB_HG_68_CelebA.pth)')
             state = state.get('params', state) if isinstance(state, dict) else state
-            self.get_bare_model(self.net_g).HG.load_state_dict(
-                {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}, strict=True)
+            self.get_bare_model(self.net_g).HG.load_state_dict(unwrap_state_dict(state), strict=True)
 
     def init_training_settings(self):
         train_opt = self.opt['train']
