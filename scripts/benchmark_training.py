@@ -26,6 +26,10 @@ and compares their losses and weight updates: it separates the recipe from the d
 ``train.compile``) from the same faces, seed, recipe and initial weights: the time-to-quality table gives, for each
 run, the wall-clock to reach each ``--targets`` PSNR and the PSNR the authors' fp32 code has at its last
 iteration, as a ratio to the authors' run, and the PSNR at equal iterations against our fp32 run.
+``--seeds N`` trains both sides from N seeds (``--seed`` on; per seed the same initial weights on both sides) and
+reports per checkpoint each side's mean and standard deviation, Welch's 95 % interval of the difference of the
+means and the equivalence verdict of two one-sided tests for ``--margin`` dB (``seeds.csv``); kept runs of any
+seed are reused.
 Prints Markdown tables (also ``results.md`` / ``results.csv`` in ``--out``) and writes ``curves.png`` (PSNR vs.
 iteration and vs. wall-clock). A finished run is kept (``<run>/curve.json``) and reused by a later call with the
 same settings; ``--rerun`` trains every run again (timings compared in one table must come from one call).
@@ -54,6 +58,7 @@ from mrr_plugin.archs.pil_resize import pil_bicubic_resize
 from mrr_plugin.archs.reference_checkpoint import drop_authors_constants
 from mrr_plugin.demo import face_folders
 from mrr_plugin.metrics.dic_psnr_ssim_metric import calculate_psnr_dic, calculate_ssim_dic
+from mrr_plugin.metrics.uncertainty import difference_of_means, equivalence
 from mrr_plugin.utils import project_root
 from mrr_plugin.utils.checkpoint_file import load_checkpoint
 from mrr_plugin.utils.option_file import load_option_file
@@ -345,8 +350,10 @@ def same_batch_check(args, init, lr_faces, hr_faces):
 
 
 # ---------------------------------------------------------------------------------------------------- report
-def report(args, authors, ours, others, bicubic, same_batches=None, variants=()):
-    """Markdown table, CSV and the summary lines; returns the largest |ours - authors| from ``--compare-from`` on."""
+def report(args, authors, ours, others, bicubic, same_batches=None, variants=(), seed_runs=None):
+    """Markdown table, CSV and the summary lines (with ``seed_runs``, ``(authors' runs, our runs)`` of several
+    seeds, also the multi-seed table and ``seeds.csv``); returns the largest |ours - authors| from
+    ``--compare-from`` on."""
     header = ['iteration', "authors' code (dB)", 'ours (dB)', 'ours - authors (dB)', "authors' SSIM", 'ours SSIM',
               "authors' time (s)", 'ours time (s)'] + [f"authors' code, seed {r['label'].split('seed')[1]} (dB)"
                                                        for r in others]
@@ -372,6 +379,8 @@ def report(args, authors, ours, others, bicubic, same_batches=None, variants=())
         lines.append(same_batches)
     if variants:
         lines += time_to_quality(args, authors, ours, variants)
+    if seed_runs:
+        lines += across_seeds(args, *seed_runs)
     text = '\n'.join(lines) + '\n'
     with open(osp.join(args.out, 'results.md'), 'w') as f:
         f.write(text)
@@ -379,6 +388,38 @@ def report(args, authors, ours, others, bicubic, same_batches=None, variants=())
         csv.writer(f).writerows([header] + rows)
     print(text)
     return gap
+
+
+def across_seeds(args, authors_runs, our_runs):
+    """Markdown lines (and ``seeds.csv``): per checkpoint each side's mean and standard deviation over the seeds,
+    Welch's 95 % interval of ours - authors, and the TOST verdict for ``--margin``
+    (:func:`~mrr_plugin.metrics.uncertainty.equivalence`)."""
+    header = ['iteration', "authors' mean ± sd (dB)", 'ours mean ± sd (dB)', 'ours - authors (dB) [95 % CI]',
+              'TOST p', f'verdict (±{args.margin} dB)']
+    lines = ['', f'Across {len(authors_runs)} seeds per side (seeds {args.seed}-{args.seed + len(authors_runs) - 1}, '
+             'the same initial weights on both sides per seed):', '', '| ' + ' | '.join(header) + ' |',
+             '|' + '---|' * len(header)]
+    table, verdicts = [], {}
+    for i, iteration in enumerate(authors_runs[0]['iterations']):
+        theirs = np.array([run['psnr'][i] for run in authors_runs])
+        mine = np.array([run['psnr'][i] for run in our_runs])
+        interval = difference_of_means(mine, theirs)
+        p, verdict = equivalence(mine, theirs, args.margin)
+        if iteration > 0:
+            verdicts.setdefault(verdict, []).append(str(iteration))
+        table.append([iteration, theirs.mean(), theirs.std(ddof=1), mine.mean(), mine.std(ddof=1), interval.value,
+                      interval.low, interval.high, p, verdict])
+        lines.append(f'| {iteration} | {theirs.mean():.2f} ± {theirs.std(ddof=1):.2f} | {mine.mean():.2f} ± '
+                     f'{mine.std(ddof=1):.2f} | {interval.value:+.2f} [{interval.low:+.2f}, {interval.high:+.2f}] | '
+                     f'{p:.3f} | {verdict} |')
+    with open(osp.join(args.out, 'seeds.csv'), 'w', newline='') as f:
+        csv.writer(f).writerows([['iteration', 'authors_mean', 'authors_sd', 'ours_mean', 'ours_sd', 'difference',
+                                  'low', 'high', 'tost_p', 'verdict'], *table])
+    lines += ['', f'Equivalent within ±{args.margin} dB (two one-sided Welch tests, 5 %) at iterations: '
+              f'{", ".join(verdicts.get("equivalent", [])) or "none"}; different by more than the margin at: '
+              f'{", ".join(verdicts.get("different", [])) or "none"}; the seeds cannot tell at: '
+              f'{", ".join(verdicts.get("cannot tell", [])) or "none"}.']
+    return lines
 
 
 def reached_at(run, target):
@@ -452,6 +493,11 @@ def main(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--authors-seeds', type=int, nargs='*', default=[],
                         help="further runs of the authors' code from these seeds (seed-to-seed spread)")
+    parser.add_argument('--seeds', type=int, default=1,
+                        help='runs per side from seeds --seed, --seed + 1, ... (the same seeds, so the same initial '
+                        'weights, on both sides): per checkpoint the mean, spread, interval of the difference and an '
+                        'equivalence verdict')
+    parser.add_argument('--margin', type=float, default=0.2, help='equivalence margin in dB of the multi-seed verdict')
     parser.add_argument('--workers', type=int, default=2, help='data loader workers of both runs')
     parser.add_argument('--same-batch-steps', type=int, default=10,
                         help='steps of the identical-batch check of the two recipes (0: skip it)')
@@ -474,7 +520,8 @@ def main(argv=None):
         return 0
     args.recipe = args.recipe or osp.join(project_root(), 'options', 'train', args.arch,
                                           f'train_{args.arch}_x8_CelebA.yml')
-    problems = [f'--{name} must be positive' for name in ('iters', 'eval_every', 'batch_size', 'held_out')
+    problems = [f'--{name} must be positive' for name in ('iters', 'eval_every', 'batch_size', 'held_out', 'seeds',
+                                                          'margin')
                 if getattr(args, name) <= 0]
     if not problems and args.iters % args.eval_every:
         problems.append('--iters must be a multiple of --eval-every')
@@ -496,15 +543,19 @@ def main(argv=None):
     print(f'{len(train_names)} training faces, {len(test_names)} held out; bicubic {bicubic[0]:.2f} dB', flush=True)
     authors = curve(args, 'authors', args.seed, work, lr, hr)
     ours = curve(args, 'ours', args.seed, work, lr, hr)
-    others = [curve(args, 'authors', seed, work, lr, hr) for seed in args.authors_seeds if seed != args.seed]
+    seeds = range(args.seed + 1, args.seed + args.seeds)
+    seed_runs = ([authors, *(curve(args, 'authors', seed, work, lr, hr) for seed in seeds)],
+                 [ours, *(curve(args, 'ours', seed, work, lr, hr) for seed in seeds)])
+    others = [curve(args, 'authors', seed, work, lr, hr) for seed in args.authors_seeds
+              if seed != args.seed and seed not in seeds]
     variants = [(variant, curve(args, 'ours', args.seed, work, lr, hr, variant)) for variant in args.variants]
     same_batches = None
     if args.same_batch_steps > 0:
         train_lr, train_hr = face_pairs(hr_folder, None, train_names[:args.same_batch_steps * args.batch_size])
         hr_tensor = torch.from_numpy(np.stack(train_hr).transpose(0, 3, 1, 2).astype(np.float32) / 255)
         same_batches = same_batch_check(args, osp.join(work, f'init_seed{args.seed}.pth'), train_lr, hr_tensor)
-    report(args, authors, ours, others, bicubic, same_batches, variants)
-    plot(args, [authors, ours, *others, *(run for _, run in variants)], bicubic)
+    report(args, authors, ours, others, bicubic, same_batches, variants, seed_runs if args.seeds > 1 else None)
+    plot(args, [*seed_runs[0], *seed_runs[1], *others, *(run for _, run in variants)], bicubic)
     return 0
 
 

@@ -81,9 +81,15 @@ def test_benchmark_writes_every_output_and_resumes(face_pairs, checkpoints, lpip
     assert not (out / 'attention' / 'EDSR.png').exists()
     assert len(os.listdir(out / 'sr' / 'MRRNet')) == 3
     assert '| bicubic |' in stdout
+    check_intervals(out, ['bicubic', 'MRRNet', 'EDSR'], 'bca', 20)
 
-    again = run_benchmark(out, face_pairs, checkpoints, lpips_backbones)
-    assert again.count('reusing') == 3
+    again = run_benchmark(out, face_pairs, checkpoints, lpips_backbones, '--ci', 'percentile', '--ci-level', '0.9')
+    assert again.count('reusing') == 3  # intervals come from the stored per-face values: nothing recomputed
+    check_intervals(out, ['bicubic', 'MRRNet', 'EDSR'], 'percentile', 20, level=0.9)
+    run_benchmark(out, face_pairs, checkpoints, lpips_backbones, '--ci', 'none')
+    with open(out / 'results.csv') as f:
+        assert not any(key.endswith('_low') for key in next(csv.reader(f)))
+    assert not (out / 'differences.csv').exists() and 'Paired differences' not in (out / 'results.md').read_text()
     forced = run_benchmark(out, face_pairs, checkpoints, lpips_backbones, '--force', '--save-images', '--weights-dir',
                            random_facexlib_weights)  # random facexlib weights: plumbing of the face columns
     assert 'reusing' not in forced and len(os.listdir(out / 'sr' / 'EDSR')) == 20
@@ -112,6 +118,40 @@ def test_benchmark_writes_every_output_and_resumes(face_pairs, checkpoints, lpip
                           '--out', str(tmp_path / 'bad'), '--protocol', 'dic,psnr'], capture_output=True, text=True)
     assert bad.returncode == 1 and 'known protocols are dic, sparnet, sfmnet, basicsr' in bad.stderr
     assert not (tmp_path / 'bad').exists()
+
+
+def check_intervals(out, names, method, count, level=0.95):
+    """results.csv's intervals and differences.csv's paired intervals and p-values are scipy's bootstrap (same draws:
+    default_rng(0)) and Wilcoxon test on the per-face values each method's record stores."""
+    import numpy as np
+    from scipy import stats
+    per_face = {name: json.loads((out / 'methods' / f'{name}.json').read_text())['per_face'] for name in names}
+    assert all(len(values) == count for faces in per_face.values() for values in faces.values())
+    with open(out / 'results.csv') as f:
+        rows = {row['method']: row for row in csv.DictReader(f)}
+    for name in names:
+        for key in ('psnr_dic', 'ssim_dic', 'lpips'):
+            values = np.asarray(per_face[name][key])
+            assert float(rows[name][key]) == pytest.approx(values.mean(), rel=1e-9)
+            reference = stats.bootstrap((values,), np.mean, n_resamples=2000, method=method, confidence_level=level,
+                                        rng=np.random.default_rng(0)).confidence_interval
+            assert (float(rows[name][f'{key}_low']), float(rows[name][f'{key}_high'])) == pytest.approx(
+                tuple(reference), rel=1e-9)
+    with open(out / 'differences.csv') as f:
+        differences = list(csv.DictReader(f))
+    assert {(d['a'], d['b']) for d in differences} == {(a, b) for j, a in enumerate(names) for b in names[:j]}
+    for d in differences:
+        a, b = np.asarray(per_face[d['a']][d['metric']]), np.asarray(per_face[d['b']][d['metric']])
+        assert float(d['a_minus_b']) == pytest.approx((a - b).mean(), abs=1e-9)
+        assert float(d['wilcoxon_p']) == pytest.approx(stats.wilcoxon(a - b).pvalue, rel=1e-9)
+        reference = stats.bootstrap((a, b), lambda x, y, axis=-1: np.mean(x - y, axis=axis), paired=True,
+                                    n_resamples=2000, method=method, confidence_level=level,
+                                    rng=np.random.default_rng(0)).confidence_interval
+        assert (float(d['low']), float(d['high'])) == pytest.approx(tuple(reference), rel=1e-9, abs=1e-12)
+        assert (d['interval_excludes_zero'] == 'True') == (float(d['low']) > 0 or float(d['high']) < 0)
+    markdown = (out / 'results.md').read_text()
+    assert '## Paired differences (A - B over the same 20 faces)' in markdown and '| MRRNet - bicubic |' in markdown
+    assert f'{level:.0%} {"BCa" if method == "bca" else "percentile"} bootstrap interval' in markdown
 
 
 def test_bad_method_is_one_clear_error(face_pairs, tmp_path):

@@ -7,39 +7,104 @@ import cv2
 import numpy as np
 import torch
 
+from mrr_plugin.evaluation.comparisons import method_intervals, paired_differences
 from mrr_plugin.evaluation.runner import DEFAULT_PROTOCOLS, columns
 from mrr_plugin.utils.visual import labelled_grid, tensor_to_rgb, write_png
 
 
-def _cell(record, key, fmt):
+def _cell(record, key, fmt, interval=None):
     value = record['results'].get(key)
-    return '' if value is None else fmt.format(value)
+    if value is None:
+        return ''
+    if interval is None:
+        return fmt.format(value)
+    return f'{fmt.format(value)} [{fmt.format(interval.low)}, {fmt.format(interval.high)}]'
 
 
-def write_tables(records, out_dir, context, protocols=DEFAULT_PROTOCOLS):
+def write_tables(records, out_dir, context, protocols=DEFAULT_PROTOCOLS, bootstrap=None):
     """``results.md`` (with protocol notes and reasons for empty columns) and ``results.csv``: one PSNR/SSIM
-    column pair per protocol."""
+    column pair per protocol. With a :class:`~mrr_plugin.metrics.uncertainty.FaceBootstrap`, every per-face metric
+    carries its confidence interval over faces (CSV: ``<key>_low`` / ``<key>_high``), and ``results.md`` /
+    ``differences.csv`` list the paired difference of every pair of methods with its interval and Wilcoxon p."""
     noted = {key for r in records for key in r.get('notes', {})}
     table_columns = [column for column in columns(protocols)  # a column nobody has and nothing explains: left out
                      if column[0] in noted or any(r['results'].get(column[0]) is not None for r in records)]
+    intervals = method_intervals(records, bootstrap) if bootstrap else {}
     header = ['Method'] + [title for _, title, _, _ in table_columns]
-    rows = [[r['name']] + [_cell(r, key, fmt) for key, _, fmt, _ in table_columns] for r in records]
+    rows = [[r['name']] + [_cell(r, key, fmt, intervals.get(r['name'], {}).get(key))
+                           for key, _, fmt, _ in table_columns] for r in records]
     lines = [f'# Face SR benchmark: {context}', '', '| ' + ' | '.join(header) + ' |',
              '|' + '---|' * len(header)]
     lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
+    if bootstrap:
+        lines += ['', f'[low, high]: {_interval_words(bootstrap)} of the mean over the {bootstrap.n} faces.']
     lines += ['', 'Columns:'] + [f'- {title}: {note}' for _, title, _, note in table_columns if note]
     lines += ['', 'Methods:'] + [f'- {r["name"]}: {r["description"]}' for r in records]
     empty = {key: note for r in records for key, note in r.get('notes', {}).items()}
     if empty:
         lines += ['', 'Empty columns:'] + [f'- {key}: {note}' for key, note in sorted(empty.items())]
+    if os.path.exists(osp.join(out_dir, 'differences.csv')):  # a previous run's, of other methods or options
+        os.remove(osp.join(out_dir, 'differences.csv'))
+    if bootstrap:
+        lines += _difference_lines(paired_differences(records, bootstrap), table_columns, bootstrap, out_dir)
+    csv_columns = [(key, suffix) for key, _, _, _ in table_columns
+                   for suffix in ('', '_low', '_high') if not suffix or any(key in i for i in intervals.values())]
     with open(osp.join(out_dir, 'results.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     with open(osp.join(out_dir, 'results.csv'), 'w', newline='') as f:
         writer = csv.writer(f)
-        writer.writerow(['method'] + [key for key, _, _, _ in table_columns])
+        writer.writerow(['method'] + [key + suffix for key, suffix in csv_columns])
         for r in records:
-            writer.writerow([r['name']] + [r['results'].get(key, '') for key, _, _, _ in table_columns])
+            writer.writerow([r['name']] + [_csv_value(r, intervals, key, suffix) for key, suffix in csv_columns])
     return '\n'.join(lines)
+
+
+def _csv_value(record, intervals, key, suffix):
+    if not suffix:
+        return record['results'].get(key, '')
+    interval = intervals.get(record['name'], {}).get(key)
+    return '' if interval is None else getattr(interval, suffix[1:])
+
+
+def _interval_words(bootstrap):
+    kind = 'BCa' if bootstrap.method == 'bca' else 'percentile'
+    return (f'{bootstrap.level:.0%} {kind} bootstrap interval ({bootstrap.weights.shape[0]} resamples of the faces, '
+            'the same resamples for every method)')
+
+
+def _difference_lines(differences, table_columns, bootstrap, out_dir):
+    """The paired-difference table of results.md (rows: pairs, columns: per-face metrics) and differences.csv."""
+    with open(osp.join(out_dir, 'differences.csv'), 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['a', 'b', 'metric', 'a_minus_b', 'low', 'high', 'wilcoxon_p', 'interval_excludes_zero'])
+        for d in differences:
+            writer.writerow([d.a, d.b, d.key, d.interval.value, d.interval.low, d.interval.high, d.p_value,
+                             d.distinguishable()])
+    keys = [column for column in table_columns if any(d.key == column[0] for d in differences)]
+    if not keys:
+        return []
+    by_pair = {}
+    for d in differences:
+        by_pair.setdefault((d.a, d.b), {})[d.key] = d
+    lines = ['', f'## Paired differences (A - B over the same {bootstrap.n} faces)', '',
+             '| A - B | ' + ' | '.join(title for _, title, _, _ in keys) + ' |', '|' + '---|' * (len(keys) + 1)]
+    for (a, b), found in by_pair.items():
+        cells = [_difference_cell(found.get(key), fmt) for key, _, fmt, _ in keys]
+        lines.append(f'| {a} - {b} | ' + ' | '.join(cells) + ' |')
+    return lines + ['', f'[low, high]: {_interval_words(bootstrap)} of the mean paired difference; p: two-sided '
+                    'Wilcoxon signed-rank test of the per-face differences (scipy.stats.wilcoxon); ≈0: the interval '
+                    'contains zero, these faces do not tell the two methods apart. In ↓ columns a negative '
+                    'difference favours A.']
+
+
+def _difference_cell(difference, fmt):
+    """``+0.31 [+0.12, +0.50] p=0.003`` (``≈0`` appended when the interval contains zero)."""
+    if difference is None:
+        return ''
+    signed = fmt.replace('{:', '{:+')
+    interval = difference.interval
+    return (f'{signed.format(interval.value)} [{signed.format(interval.low)}, {signed.format(interval.high)}] '
+            f'p={difference.p_value:.2g}' + ('' if difference.distinguishable() else ' ≈0'))
 
 
 def write_grid(records, faces, out_dir, grid_faces=6):

@@ -25,6 +25,7 @@ from mrr_plugin.utils import facexlib_weights
 from mrr_plugin.utils.visual import rgb_to_batch, tensor_to_rgb, write_png
 
 DEFAULT_PROTOCOLS = ('dic', 'basicsr')
+RECORD_FORMAT = 2  # 2: per-face values stored (intervals, paired tests); records of another format are recomputed
 OTHER_COLUMNS = [
     # key, header, format, note
     ('lpips', 'LPIPS ↓', '{:.4f}', 'LPIPS v0.1, AlexNet'),
@@ -153,11 +154,13 @@ def missing_weights(options):
 
 
 def score(faces, outputs, options, device, missing):
-    """Mean metrics of SR ``outputs`` against the HR faces; metrics whose weights are ``missing`` get a note.
-    Faces without ground truth (HR None) get NIQE only."""
+    """Metrics of SR ``outputs`` against the HR faces: ``(means, per_face, notes)``. ``per_face`` holds the value of
+    each face (in the order of ``faces``) for the metrics defined per face (PSNR/SSIM per protocol, LPIPS, landmark
+    distance, identity); FID and NIQE are properties of the whole set (means only). Metrics whose weights are
+    ``missing`` get a note. Faces without ground truth (HR None) get NIQE only."""
     if faces and faces[0][2] is None:
-        return {'niqe': calculate_niqe_set(outputs)}, {}
-    results = {}
+        return {'niqe': calculate_niqe_set(outputs)}, {}, {}
+    per_face = {}
     for protocol in options.get('protocols', DEFAULT_PROTOCOLS):
         if protocol == 'dic' and str(device).startswith('cuda'):  # batched in torch on the GPU, same numbers
             pairs = [psnr_ssim_dic_batch(sr, hr) for sr, hr in _uint8_batches(outputs, faces, 64, device)]
@@ -167,26 +170,28 @@ def score(faces, outputs, options, device, missing):
             psnr_of, ssim_of, _ = PROTOCOLS[protocol]
             psnr = [psnr_of(sr, hr) for sr, (_, _, hr) in zip(outputs, faces)]
             ssim = [ssim_of(sr, hr) for sr, (_, _, hr) in zip(outputs, faces)]
-        results[f'psnr_{protocol}'] = float(np.mean(psnr))
-        results[f'ssim_{protocol}'] = float(np.mean(ssim))
+        per_face[f'psnr_{protocol}'] = psnr
+        per_face[f'ssim_{protocol}'] = ssim
     if missing['lpips'] is None:
         values = [lpips_distance(sr / 255.0, hr / 255.0, 'alex', options.get('lpips_backbone')).cpu()
                   for sr, hr in _uint8_batches(outputs, faces, 32, device)]
-        results['lpips'] = float(torch.cat(values).mean())
+        per_face['lpips'] = torch.cat(values).reshape(-1)
     weights_dir = options.get('weights_dir')
     if missing['landmark_distance'] is None:
-        results['landmark_distance'] = float(np.mean([
+        per_face['landmark_distance'] = [
             mean_landmark_distance(landmarks_68(sr, weights_dir, device), landmarks_68(hr, weights_dir, device))
-            for sr, (_, _, hr) in zip(outputs, faces)]))
+            for sr, (_, _, hr) in zip(outputs, faces)]
     if missing['identity'] is None:
         similarities = [cosine_similarity(identity_embedding(sr / 255.0, weights_dir),
                                           identity_embedding(hr / 255.0, weights_dir)).cpu()
                         for sr, hr in _uint8_batches(outputs, faces, 32, device)]
-        results['identity'] = float(torch.cat(similarities).mean())
+        per_face['identity'] = torch.cat(similarities).reshape(-1)
+    per_face = {key: [float(v) for v in np.asarray(values, np.float64).reshape(-1)] for key, values in per_face.items()}
+    results = {key: float(np.mean(values)) for key, values in per_face.items()}
     if missing['fid'] is None:
         results['fid'] = fid_against_hr(outputs, faces, weights_dir, device)
     results['niqe'] = calculate_niqe_set(outputs)
-    return results, {key: reason for key, reason in missing.items() if reason is not None}
+    return results, per_face, {key: reason for key, reason in missing.items() if reason is not None}
 
 
 _FID_REFERENCE = {}  # (HR face names, weights dir, device) -> (inception, HR feature statistics), shared by methods
@@ -228,7 +233,8 @@ def evaluate_method(method, faces, out_dir, options, scale=8, device='cpu', forc
     """
     record_path = osp.join(out_dir, 'methods', f'{method.name}.json')
     missing = missing_weights(options)
-    fingerprint = {'method': method.fingerprint(), 'faces': faces_digest(faces), 'options': options,
+    fingerprint = {'format': RECORD_FORMAT, 'method': method.fingerprint(), 'faces': faces_digest(faces),
+                   'options': options,
                    'optional_metrics': {key: reason is None for key, reason in missing.items()}}
     if not force and osp.isfile(record_path):
         with open(record_path) as f:
@@ -236,16 +242,20 @@ def evaluate_method(method, faces, out_dir, options, scale=8, device='cpu', forc
         if record.get('fingerprint') == json.loads(json.dumps(fingerprint)):
             print(f'{method.name}: reusing {record_path} (use --force to recompute)')
             return record
-    outputs = super_resolve_all(method, faces, scale, options.get('batch_size', 8), device)
-    results, notes = score(faces, outputs, options, device, missing)
-    results.update(cost(method, scale, options, device))
+    if method.from_folder:  # made elsewhere: scored, not run (no cost columns)
+        outputs = [method.outputs[face[0]] for face in faces]
+    else:
+        outputs = super_resolve_all(method, faces, scale, options.get('batch_size', 8), device)
+    results, per_face, notes = score(faces, outputs, options, device, missing)
+    if not method.from_folder:
+        results.update(cost(method, scale, options, device))
     sr_dir = osp.join(out_dir, 'sr', method.name)
     os.makedirs(sr_dir, exist_ok=True)
     keep = len(faces) if options.get('save_images') else options.get('grid_faces', 6)
     for (name, _, _), sr in list(zip(faces, outputs))[:keep]:
         write_png(osp.join(sr_dir, f'{name}.png'), sr)
     record = {'name': method.name, 'description': method.description, 'results': results, 'notes': notes,
-              'fingerprint': fingerprint}
+              'faces': [face[0] for face in faces], 'per_face': per_face, 'fingerprint': fingerprint}
     os.makedirs(osp.dirname(record_path), exist_ok=True)
     with open(record_path + '.partial', 'w') as f:
         json.dump(record, f, indent=1)

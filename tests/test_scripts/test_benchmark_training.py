@@ -4,6 +4,7 @@ The stand-in has their layout and interfaces (``models/MRRNet.py``, ``models/net
 ``data/celeba_dataset.py:CelebADataset`` serving [-1, 1] tensors) and computes their function at a reduced width
 (our skeleton without range_norm on pre-upsampled input, which the reference tests prove equal to theirs).
 """
+import csv
 import json
 import os
 import re
@@ -99,10 +100,38 @@ def test_trains_both_codes_side_by_side_and_reports_the_curves(tmp_path, synthet
     assert authors_row.split('|')[3].strip() == '1.00'  # the authors' own time to their own final PSNR
 
     kept = (out / 'runs' / 'authors_seed0' / 'train.log').stat().st_mtime_ns
+    kept_seed1 = (out / 'runs' / 'authors_seed1' / 'train.log').stat().st_mtime_ns
     again = subprocess.run(command, capture_output=True, text=True, timeout=600, env=python_env(tmp_path))
     assert again.returncode == 0 and (out / 'runs' / 'authors_seed0' / 'train.log').stat().st_mtime_ns == kept
     assert [line for line in again.stdout.splitlines() if line.startswith('| ')] == \
         [line for line in result.stdout.splitlines() if line.startswith('| ')]  # the kept curves, not a new run
+
+    seeds = subprocess.run(command + ['--seeds', '2', '--margin', '0.2', '--same-batch-steps', '0'],
+                           capture_output=True, text=True, timeout=600, env=python_env(tmp_path))
+    assert seeds.returncode == 0, seeds.stdout[-2000:] + seeds.stderr[-3000:]
+    assert (out / 'runs' / 'authors_seed1' / 'train.log').stat().st_mtime_ns == kept_seed1  # reused: same seed
+    with open(out / 'runs' / 'ours_seed1' / 'curve.json') as f:
+        ours_seed1 = json.load(f)
+    with open(out / 'runs' / 'authors_seed1' / 'curve.json') as f:
+        authors_seed1 = json.load(f)
+    assert ours_seed1['psnr'][0] == authors_seed1['psnr'][0] != ours['psnr'][0]  # seed 1's own shared start
+    with open(out / 'seeds.csv') as f:
+        table = list(csv.DictReader(f))
+    assert [row['iteration'] for row in table] == ['0', '2', '4']
+    with open(out / 'runs' / 'authors_seed0' / 'curve.json') as f:
+        authors_seed0 = json.load(f)
+    import numpy as np
+    from scipy import stats
+    for i, row in enumerate(table):
+        theirs = np.array([authors_seed0['psnr'][i], authors_seed1['psnr'][i]])
+        mine = np.array([ours['psnr'][i], ours_seed1['psnr'][i]])
+        assert float(row['ours_mean']) == pytest.approx(mine.mean()) and float(row['authors_sd']) == pytest.approx(
+            theirs.std(ddof=1))
+        if i:  # iteration 0: the same two starts on both sides
+            low, high = stats.ttest_ind(mine, theirs, equal_var=False).confidence_interval(0.95)
+            assert (float(row['low']), float(row['high'])) == pytest.approx((low, high), rel=1e-9)
+        assert row['verdict'] in ('equivalent', 'different', 'cannot tell')
+    assert 'Across 2 seeds per side' in seeds.stdout and 'Equivalent within ±0.2 dB' in seeds.stdout
 
 
 def test_bad_arguments_are_one_line_before_any_run(tmp_path):
