@@ -10,7 +10,8 @@ HR faces by file name; a missing, extra, unreadable or wrongly sized file is ref
 ``--protocol dic,sparnet,sfmnet,basicsr`` scores PSNR/SSIM the way each paper's released script does (one column
 pair each). Every per-face mean carries a 95 % BCa bootstrap interval over
 the faces, and every pair of methods its paired difference with interval and Wilcoxon p (``--ci none``: off).
-Writes ``results.md``, ``results.csv``, ``differences.csv``, ``grid.png``,
+Writes ``index.html`` (the whole benchmark on one self-contained page: sortable table, face viewer, plots, attention
+maps), ``results.md``, ``results.csv``, ``differences.csv``, ``grid.png``,
 ``attention/<method>.png`` (networks with spatial attention) and ``sr/<method>/*.png`` (grid faces; every face
 with ``--save-images``). Methods already evaluated with the same checkpoint, test set and options are reused
 unless ``--force``; "same" is by content (digests of the faces' pixels and the method's files), never by
@@ -33,6 +34,7 @@ from mrr_plugin.evaluation.comparisons import make_bootstrap
 from mrr_plugin.evaluation.methods import bicubic_method, method_from_folder, method_from_spec
 from mrr_plugin.evaluation.published import published_table
 from mrr_plugin.evaluation.report import write_attention_maps, write_grid, write_tables
+from mrr_plugin.evaluation.report_page import write_report_page
 from mrr_plugin.evaluation.runner import DEFAULT_PROTOCOLS, evaluate_method, load_test_set, load_unpaired_set, lr_batch
 from mrr_plugin.metrics.paper_protocols_metric import PROTOCOLS
 from mrr_plugin.metrics.uncertainty import INTERVAL_METHODS
@@ -130,8 +132,10 @@ def write_benchmark(args, methods, faces, protocols):
     blocks = args.attention_blocks.split(',') if args.attention_blocks else None
     for method in methods:
         write_attention_maps(method, faces, args.out, blocks, args.grid_faces, args.device)
+    write_report_page(records, faces, args.out, context, protocols, bootstrap)
     print(table)
-    print(f'\nWrote {args.out}/results.md, results.csv, grid.png, attention/ and sr/')
+    print(f'\nWrote {args.out}/index.html (one page: table, faces, plots, attention), results.md, results.csv, '
+          'grid.png, attention/ and sr/')
     return 0
 
 

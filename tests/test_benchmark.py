@@ -80,7 +80,7 @@ def test_benchmark_writes_every_output_and_resumes(face_pairs, checkpoints, lpip
     assert Image.open(out / 'attention' / 'MRRNet.png').size[0] == 4 * 130 + 2  # SR + three blocks
     assert not (out / 'attention' / 'EDSR.png').exists()
     assert len(os.listdir(out / 'sr' / 'MRRNet')) == 3
-    assert '| bicubic |' in stdout
+    assert '| bicubic |' in stdout and 'data-method="EDSR"' in (out / 'index.html').read_text()
     check_intervals(out, ['bicubic', 'MRRNet', 'EDSR'], 'bca', 20)
 
     again = run_benchmark(out, face_pairs, checkpoints, lpips_backbones, '--ci', 'percentile', '--ci-level', '0.9')
@@ -180,3 +180,5 @@ def test_real_faces_without_ground_truth_get_niqe_only(real_lr_faces, checkpoint
     assert 'psnr_dic' not in rows['bicubic'] and 'lpips' not in rows['bicubic']  # no ground truth: no such columns
     assert 'real faces without ground truth' in (out / 'results.md').read_text()
     assert Image.open(out / 'grid.png').size == (3 * 130 + 2, 18 + 2 * 130 + 2)  # LR, bicubic, MRRNet: no HR
+    page = (out / 'index.html').read_text()  # the report page without ground truth: no HR column, no intervals
+    assert 'data-column="HR"' not in page and 'data-column="MRRNet"' in page and 'bootstrap' not in page
