@@ -3,6 +3,7 @@
     python -m mrr_plugin.restore -i photos/ -o results/restored --model options/test/MRRNet/test_MRRNet_x8_CelebA.yml
     python -m mrr_plugin.restore -i 'photos/*.jpg' --model experiments/SPARNet_x8_CelebA/models/net_g_latest.pth@SPARNet
     python -m mrr_plugin.restore -i faces/ --aligned --model net.onnx --runtime onnx    # exported by export_onnx
+    python -m mrr_plugin.restore -i photos/ --model mrrnet.pth@MRRNet --model-gan mrrgan.pth@MRRNet --weight 0.7
 
 Per face: detect (MTCNN from the facenet-pytorch package by default, or RetinaFace / the LBP cascade), crop as the
 model was trained (``--alignment dic``: the DIC square crop of CelebA/Helen x8 models; ``ffhq``: the FFHQ 5-point
@@ -43,6 +44,10 @@ def parse_args(argv=None):
     parser.add_argument('-o', '--output', default='results/restored', help='output folder (default results/restored)')
     parser.add_argument('--model', required=True,
                         help='test option file, CHECKPOINT@ARCH[:key=value,...] or an exported .onnx')
+    parser.add_argument('--model-gan', help='a second checkpoint of the same arch (e.g. MRRGAN beside an MRRNet '
+                        '--model): the face network is their weight interpolation, see --weight')
+    parser.add_argument('--weight', type=float, help='fidelity weight in [0, 1] with --model-gan (ESRGAN\'s network '
+                        'interpolation): 1 restores with --model alone, 0 with --model-gan alone (default 0.5)')
     parser.add_argument('--runtime', choices=['torch', 'onnx'], default='torch',
                         help='onnx: run the face network through onnxruntime (a spec is exported first)')
     parser.add_argument('--detector', choices=DETECTORS, default='mtcnn')
@@ -112,10 +117,13 @@ def build_restorer(args, runtime=None, precision=None):
     """The restorer the command line asks for (``runtime`` / ``precision`` override theirs, for --benchmark)."""
     if args.ext not in ('auto', 'png', 'jpg'):
         raise CommandError(f'--ext {args.ext}: expected png, jpg or auto.')
+    if args.weight is not None and not args.model_gan:
+        raise CommandError('--weight interpolates --model with --model-gan; give --model-gan too.')
     return FaceRestorer.from_spec(
         args.model, args.detector, args.upscale, precision or args.precision, runtime or args.runtime, args.device,
         args.alignment, args.face_size, args.weights_dir, args.min_face_size, args.bg_upsampler, args.bg_tile,
-        args.only_center_face, args.aligned, args.batch_size)
+        args.only_center_face, args.aligned, args.batch_size, args.model_gan,
+        0.5 if args.weight is None else args.weight)
 
 
 class OutputWriter:

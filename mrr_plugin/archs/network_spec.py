@@ -84,3 +84,27 @@ def load_network_from_training_options(option_file, network_key, checkpoint, dev
         raise ValueError(f'{option_file} has no {network_key} section.')
     _require_checkpoint(option_file, checkpoint)
     return load_weights(build_checked(opt[network_key], option_file), checkpoint).eval().to(device)
+
+
+def interpolate_specs(fidelity, other, weight, what='--weight'):
+    """Network interpolation (Wang et al., ESRGAN, ECCV-W 2018, Sec. 3.4: theta = alpha theta_PSNR +
+    (1 - alpha) theta_GAN; Real-ESRGAN's ``-dn``): a :class:`NetworkSpec` of ``fidelity``'s network whose every
+    floating-point weight and buffer is ``weight * fidelity + (1 - weight) * other`` (``weight`` 1: ``fidelity``
+    itself, e.g. MRRNet; 0: ``other``, e.g. MRRGAN). Both must be the same arch built with the same options (one
+    ValueError line otherwise); integer buffers (BatchNorm's step count) are ``fidelity``'s."""
+    if not 0 <= weight <= 1:
+        raise ValueError(f'{what} {weight}: the fidelity weight lies in [0, 1] (1: --model, 0: --model-gan).')
+    if fidelity.network_opt != other.network_opt:
+        raise ValueError(f'{what}: the two checkpoints must be the same arch with the same options to interpolate; '
+                         f'got {fidelity.network_opt} and {other.network_opt}.')
+    theirs = other.network.state_dict()
+    mixed = {}
+    for key, value in fidelity.network.state_dict().items():
+        if key not in theirs or theirs[key].shape != value.shape:
+            raise ValueError(f'{what}: the checkpoints hold different weights ({key}); they are not of one arch.')
+        # written out rather than torch.lerp: the ends are then the two checkpoints exactly
+        mixed[key] = weight * value + (1 - weight) * theirs[key] if value.is_floating_point() else value
+    fidelity.network.load_state_dict(mixed)
+    return NetworkSpec(fidelity.network, fidelity.network_opt, fidelity.options,
+                       f'{weight:g} x ({fidelity.description}) + {1 - weight:g} x ({other.description})',
+                       fidelity.sources + other.sources)

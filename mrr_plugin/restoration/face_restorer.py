@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from mrr_plugin.archs.network_spec import load_network_spec
+from mrr_plugin.archs.network_spec import interpolate_specs, load_network_spec
 from mrr_plugin.data.face_geometry import DetectedFace, crop_face, matrix_scale
 from mrr_plugin.restoration.face_alignment import face_matrix, paste_face, upscaled_matrix
 from mrr_plugin.restoration.face_detectors import build_detector
@@ -51,17 +51,24 @@ class FaceModel:
         return cls(network, lr_size, hr_size, alignment, name)
 
     @classmethod
-    def from_spec(cls, spec, device='cpu', alignment=None, face_size=None, runtime='torch'):
+    def from_spec(cls, spec, device='cpu', alignment=None, face_size=None, runtime='torch', gan_spec=None,
+                  weight=0.5):
         """The face model of a spec: a test option file, ``CHECKPOINT@ARCH[:key=value,...]`` (see
         :func:`~mrr_plugin.archs.network_spec.load_network_spec`) or an exported ``.onnx``. ``alignment`` defaults
         to the option file's ``restore.alignment``; ``runtime='onnx'`` exports a torch spec to a temporary file
-        (removed at exit) and runs it through onnxruntime."""
+        (removed at exit) and runs it through onnxruntime. With ``gan_spec`` (a checkpoint of the same arch, e.g.
+        MRRGAN beside MRRNet) the network is the interpolation of the two with fidelity ``weight``
+        (:func:`~mrr_plugin.archs.network_spec.interpolate_specs`: 1 is ``spec``, 0 is ``gan_spec``)."""
         if runtime not in ('torch', 'onnx'):
             raise ValueError(f'--runtime {runtime}: expected torch or onnx.')
         if spec.endswith('.onnx'):
+            if gan_spec:
+                raise ValueError('--model-gan: an exported .onnx model cannot be interpolated; give the checkpoints.')
             from mrr_plugin.restoration.onnx_runtime import OnnxNetwork
             return cls.from_network(OnnxNetwork(spec), alignment, face_size, osp.basename(spec))
         loaded = load_network_spec(spec, device, '--model')
+        if gan_spec:
+            loaded = interpolate_specs(loaded, load_network_spec(gan_spec, device, '--model-gan'), weight)
         alignment = alignment or (loaded.options.get('restore') or {}).get('alignment')
         model = cls.from_network(loaded.network, alignment, face_size, loaded.network_opt['type'])
         if runtime == 'onnx':
@@ -164,17 +171,18 @@ class FaceRestorer:
     @classmethod
     def from_spec(cls, spec, detector='mtcnn', upscale=2, precision='fp32', runtime='torch', device='cpu',
                   alignment=None, face_size=None, weights_dir=None, min_face_size=16, bg_upsampler=None, bg_tile=400,
-                  only_center_face=False, aligned=False, batch_size=8):
+                  only_center_face=False, aligned=False, batch_size=8, gan_spec=None, weight=0.5):
         """A restorer in one call, from what ``mrr-restore`` takes on its command line: ``spec`` (the face
         network, :meth:`FaceModel.from_spec`), a detector name (``mtcnn``, ``retinaface`` with ``weights_dir``,
         ``lbp``), ``bg_upsampler`` (a network spec for the background, run in ``bg_tile`` px tiles; default PIL
-        bicubic) and the options of :class:`FaceRestorer`."""
+        bicubic), ``gan_spec`` / ``weight`` (the fidelity knob of :meth:`FaceModel.from_spec`) and the options of
+        :class:`FaceRestorer`."""
         if runtime == 'onnx' and precision != 'fp32':
             raise ValueError('--runtime onnx runs in fp32; leave --precision at fp32.')
         if upscale <= 0 or batch_size < 1:
             raise ValueError('--upscale must be > 0 and --batch-size >= 1.')
         check_precision(precision, torch.device(device).type, '--precision')
-        model = FaceModel.from_spec(spec, device, alignment, face_size, runtime)
+        model = FaceModel.from_spec(spec, device, alignment, face_size, runtime, gan_spec, weight)
         background = BackgroundUpsampler(device=device, precision=precision, tile=bg_tile)
         if bg_upsampler:
             background.network = load_network_spec(bg_upsampler, device, '--bg-upsampler').network
