@@ -101,6 +101,17 @@ class RestoreResult:
     notes: list = field(default_factory=list)
 
 
+def is_grey(image):
+    """An RGB uint8 photo whose three channels are equal (a grey photo stored as colour, or read from grey)."""
+    return bool((image[..., 0] == image[..., 1]).all() and (image[..., 1] == image[..., 2]).all())
+
+
+def to_grey(image):
+    """RGB uint8 -> the same image in grey (ITU-R BT.601 luma, as PIL's ``convert('L')``), three equal channels."""
+    luma = np.asarray(Image.fromarray(image).convert('L'))
+    return np.repeat(luma[..., None], 3, 2)
+
+
 def bicubic_resize(image, size):
     """PIL bicubic (antialiased when reducing) of an RGB uint8 array to ``size`` (w, h)."""
     size = tuple(int(v) for v in size)
@@ -202,10 +213,18 @@ class FaceRestorer:
         results = [self._faces_of(image) for image in images]
         self._super_resolve([face for result in results for face in result.faces])
         for image, result in zip(images, results):
+            grey = is_grey(image)
+            if grey:  # a network trained on colour faces invents colour: a grey photo is restored grey
+                for face in result.faces:
+                    face.restored = to_grey(face.restored)
+                if result.faces:
+                    result.notes.append('grey photo: the restored faces are made grey too.')
             if self.aligned:
                 result.image = result.faces[0].restored
             else:
                 self._paste(image, result)
+                if grey:  # a background network may tint it as well
+                    result.image = to_grey(result.image)
         return results
 
     def _faces_of(self, image):

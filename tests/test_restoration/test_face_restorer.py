@@ -189,3 +189,19 @@ def test_ffhq_alignment_for_a_network_that_does_not_upscale(mtcnn):
     ys, xs = np.nonzero(painted_region(result.image))
     centre = np.array([(ASTRONAUT_FACE[0] + ASTRONAUT_FACE[2]) / 2, (ASTRONAUT_FACE[1] + ASTRONAUT_FACE[3]) / 2])
     assert np.abs(np.array([xs.mean(), ys.mean()]) - centre).max() < 15
+
+
+@pytest.mark.parametrize('stored', ['L', 'RGB'])
+def test_grey_photo_is_restored_grey(mtcnn, stored):
+    """A grey photo (one channel, or three equal ones) comes out grey although the network paints in colour; a colour
+    photo keeps the network's colours."""
+    grey = np.asarray(Image.fromarray(data.astronaut()).convert('L'))
+    photo = grey if stored == 'L' else np.repeat(grey[..., None], 3, 2)
+    result = paint_restorer(mtcnn, upscale=1).restore(photo)
+    assert len(result.faces) == 1 and 'grey photo' in result.notes[-1]
+    image, face = result.image, result.faces[0].restored
+    assert (image[..., 0] == image[..., 1]).all() and (image[..., 1] == image[..., 2]).all()
+    assert (face[..., 0] == face[..., 2]).all()
+    painted = paint_restorer(mtcnn, upscale=1).restore(data.astronaut())
+    assert not (painted.faces[0].restored[..., 0] == painted.faces[0].restored[..., 2]).all()
+    assert np.abs(image.astype(int) - np.repeat(grey[..., None], 3, 2)).max() > 20  # the face was really pasted
