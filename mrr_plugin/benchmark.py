@@ -30,7 +30,7 @@ import torch
 
 import mrr_plugin  # noqa: F401  (registers the archs)
 from mrr_plugin.cli import CommandError, command
-from mrr_plugin.evaluation.comparisons import make_bootstrap
+from mrr_plugin.evaluation.comparisons import compare
 from mrr_plugin.evaluation.methods import bicubic_method, method_from_folder, method_from_spec
 from mrr_plugin.evaluation.published import published_table
 from mrr_plugin.evaluation.report import write_attention_maps, write_grid, write_tables
@@ -120,9 +120,9 @@ def write_benchmark(args, methods, faces, protocols):
                    if args.device.startswith('cuda') else f'CPU ({torch.get_num_threads()} threads)')
     context = (f'{len(faces)} faces from {args.hr}, x{args.scale}, {device_name}' if args.hr else
                f'{len(faces)} real faces without ground truth from {args.lr} (NIQE only), x{args.scale}, {device_name}')
-    bootstrap = (None if args.ci == 'none' else
-                 make_bootstrap(records, args.ci, args.ci_resamples, args.ci_level, args.ci_seed))
-    table = write_tables(records, args.out, context, protocols, bootstrap)
+    comparison = (None if args.ci == 'none' else
+                  compare(records, args.ci, args.ci_resamples, args.ci_level, args.ci_seed))
+    table = write_tables(records, args.out, context, protocols, comparison)
     if args.published:
         quoted = '\n'.join(['', *published_table(args.published)])
         with open(os.path.join(args.out, 'results.md'), 'a') as f:
@@ -132,7 +132,7 @@ def write_benchmark(args, methods, faces, protocols):
     blocks = args.attention_blocks.split(',') if args.attention_blocks else None
     for method in methods:
         write_attention_maps(method, faces, args.out, blocks, args.grid_faces, args.device)
-    write_report_page(records, faces, args.out, context, protocols, bootstrap)
+    write_report_page(records, faces, args.out, context, protocols, comparison)
     print(table)
     print(f'\nWrote {args.out}/index.html (one page: table, faces, plots, attention), results.md, results.csv, '
           'grid.png, attention/ and sr/')

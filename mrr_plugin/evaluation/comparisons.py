@@ -37,12 +37,29 @@ def per_face_records(records):
     return scored
 
 
-def make_bootstrap(records, method='bca', n_resamples=2000, level=0.95, seed=0):
-    """A :class:`FaceBootstrap` over the records' faces, or None when no record has per-face values (or one face)."""
+@dataclass
+class Comparison:
+    """Everything the reports show about uncertainty, computed once per run: the shared ``bootstrap``, each
+    method's ``intervals`` (:func:`method_intervals`) and every pair's ``differences`` (:func:`paired_differences`)."""
+    bootstrap: FaceBootstrap
+    intervals: dict
+    differences: list
+
+    def interval_words(self):
+        """How the intervals were made, in words (the reports' footnotes)."""
+        kind = 'BCa' if self.bootstrap.method == 'bca' else 'percentile'
+        return (f'{self.bootstrap.level:.0%} {kind} bootstrap interval ({self.bootstrap.weights.shape[0]} resamples '
+                'of the faces, the same resamples for every method)')
+
+
+def compare(records, method='bca', n_resamples=2000, level=0.95, seed=0):
+    """The :class:`Comparison` of the records over their faces, or None when no record has per-face values (or
+    there is only one face)."""
     scored = per_face_records(records)
     if not scored or len(scored[0]['faces']) < 2:
         return None
-    return FaceBootstrap(len(scored[0]['faces']), n_resamples, level, method, seed)
+    bootstrap = FaceBootstrap(len(scored[0]['faces']), n_resamples, level, method, seed)
+    return Comparison(bootstrap, method_intervals(records, bootstrap), paired_differences(records, bootstrap))
 
 
 def method_intervals(records, bootstrap):

@@ -7,7 +7,6 @@ import cv2
 import numpy as np
 import torch
 
-from mrr_plugin.evaluation.comparisons import method_intervals, paired_differences
 from mrr_plugin.evaluation.runner import DEFAULT_PROTOCOLS, columns
 from mrr_plugin.utils.visual import labelled_grid, tensor_to_rgb, write_png
 
@@ -21,23 +20,24 @@ def _cell(record, key, fmt, interval=None):
     return f'{fmt.format(value)} [{fmt.format(interval.low)}, {fmt.format(interval.high)}]'
 
 
-def write_tables(records, out_dir, context, protocols=DEFAULT_PROTOCOLS, bootstrap=None):
+def write_tables(records, out_dir, context, protocols=DEFAULT_PROTOCOLS, comparison=None):
     """``results.md`` (with protocol notes and reasons for empty columns) and ``results.csv``: one PSNR/SSIM
-    column pair per protocol. With a :class:`~mrr_plugin.metrics.uncertainty.FaceBootstrap`, every per-face metric
+    column pair per protocol. With a :class:`~mrr_plugin.evaluation.comparisons.Comparison`, every per-face metric
     carries its confidence interval over faces (CSV: ``<key>_low`` / ``<key>_high``), and ``results.md`` /
     ``differences.csv`` list the paired difference of every pair of methods with its interval and Wilcoxon p."""
     noted = {key for r in records for key in r.get('notes', {})}
     table_columns = [column for column in columns(protocols)  # a column nobody has and nothing explains: left out
                      if column[0] in noted or any(r['results'].get(column[0]) is not None for r in records)]
-    intervals = method_intervals(records, bootstrap) if bootstrap else {}
+    intervals = comparison.intervals if comparison else {}
     header = ['Method'] + [title for _, title, _, _ in table_columns]
     rows = [[r['name']] + [_cell(r, key, fmt, intervals.get(r['name'], {}).get(key))
                            for key, _, fmt, _ in table_columns] for r in records]
     lines = [f'# Face SR benchmark: {context}', '', '| ' + ' | '.join(header) + ' |',
              '|' + '---|' * len(header)]
     lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
-    if bootstrap:
-        lines += ['', f'[low, high]: {_interval_words(bootstrap)} of the mean over the {bootstrap.n} faces.']
+    if comparison:
+        lines += ['', f'[low, high]: {comparison.interval_words()} of the mean over the {comparison.bootstrap.n} '
+                  'faces.']
     lines += ['', 'Columns:'] + [f'- {title}: {note}' for _, title, _, note in table_columns if note]
     lines += ['', 'Methods:'] + [f'- {r["name"]}: {r["description"]}' for r in records]
     empty = {key: note for r in records for key, note in r.get('notes', {}).items()}
@@ -45,8 +45,8 @@ def write_tables(records, out_dir, context, protocols=DEFAULT_PROTOCOLS, bootstr
         lines += ['', 'Empty columns:'] + [f'- {key}: {note}' for key, note in sorted(empty.items())]
     if os.path.exists(osp.join(out_dir, 'differences.csv')):  # a previous run's, of other methods or options
         os.remove(osp.join(out_dir, 'differences.csv'))
-    if bootstrap:
-        lines += _difference_lines(paired_differences(records, bootstrap), table_columns, bootstrap, out_dir)
+    if comparison:
+        lines += _difference_lines(comparison, table_columns, out_dir)
     csv_columns = [(key, suffix) for key, _, _, _ in table_columns
                    for suffix in ('', '_low', '_high') if not suffix or any(key in i for i in intervals.values())]
     with open(osp.join(out_dir, 'results.md'), 'w') as f:
@@ -66,14 +66,9 @@ def _csv_value(record, intervals, key, suffix):
     return '' if interval is None else getattr(interval, suffix[1:])
 
 
-def _interval_words(bootstrap):
-    kind = 'BCa' if bootstrap.method == 'bca' else 'percentile'
-    return (f'{bootstrap.level:.0%} {kind} bootstrap interval ({bootstrap.weights.shape[0]} resamples of the faces, '
-            'the same resamples for every method)')
-
-
-def _difference_lines(differences, table_columns, bootstrap, out_dir):
+def _difference_lines(comparison, table_columns, out_dir):
     """The paired-difference table of results.md (rows: pairs, columns: per-face metrics) and differences.csv."""
+    differences = comparison.differences
     with open(osp.join(out_dir, 'differences.csv'), 'w', newline='') as f:
         writer = csv.writer(f)
         writer.writerow(['a', 'b', 'metric', 'a_minus_b', 'low', 'high', 'wilcoxon_p', 'interval_excludes_zero'])
@@ -86,12 +81,12 @@ def _difference_lines(differences, table_columns, bootstrap, out_dir):
     by_pair = {}
     for d in differences:
         by_pair.setdefault((d.a, d.b), {})[d.key] = d
-    lines = ['', f'## Paired differences (A - B over the same {bootstrap.n} faces)', '',
+    lines = ['', f'## Paired differences (A - B over the same {comparison.bootstrap.n} faces)', '',
              '| A - B | ' + ' | '.join(title for _, title, _, _ in keys) + ' |', '|' + '---|' * (len(keys) + 1)]
     for (a, b), found in by_pair.items():
         cells = [_difference_cell(found.get(key), fmt) for key, _, fmt, _ in keys]
         lines.append(f'| {a} - {b} | ' + ' | '.join(cells) + ' |')
-    return lines + ['', f'[low, high]: {_interval_words(bootstrap)} of the mean paired difference; p: two-sided '
+    return lines + ['', f'[low, high]: {comparison.interval_words()} of the mean paired difference; p: two-sided '
                     'Wilcoxon signed-rank test of the per-face differences (scipy.stats.wilcoxon); ≈0: the interval '
                     'contains zero, these faces do not tell the two methods apart. In ↓ columns a negative '
                     'difference favours A.']

@@ -14,7 +14,6 @@ import os.path as osp
 
 import cv2
 
-from mrr_plugin.evaluation.comparisons import method_intervals, paired_differences
 from mrr_plugin.evaluation.runner import columns
 
 STYLE = """
@@ -164,11 +163,11 @@ def _difference_plot(differences, key, width=720, row=26):
             '</text></svg>')
 
 
-def write_report_page(records, faces, out_dir, context, protocols, bootstrap=None):
+def write_report_page(records, faces, out_dir, context, protocols, comparison=None):
     """Write ``out_dir/index.html`` (atomically) and return its path."""
     table_columns = [c for c in columns(protocols) if any(r['results'].get(c[0]) is not None for r in records)]
-    intervals = method_intervals(records, bootstrap) if bootstrap else {}
-    differences = paired_differences(records, bootstrap) if bootstrap else []
+    intervals = comparison.intervals if comparison else {}
+    differences = comparison.differences if comparison else []
     viewer, face_data = _viewer(records, faces, out_dir)
     main_key = next((key for key, _, _, _ in table_columns if key.startswith('psnr_')), None)
     attention = ''
@@ -177,10 +176,8 @@ def write_report_page(records, faces, out_dir, context, protocols, bootstrap=Non
         if osp.isfile(path):
             attention += (f'<figure><img src="{_data_uri(path)}" alt="attention {name}">'
                           f'<figcaption>{name}</figcaption></figure>')
-    interval_note = ('' if not bootstrap else
-                     f'<p>[low, high]: {bootstrap.level:.0%} {"BCa" if bootstrap.method == "bca" else "percentile"} '
-                     f'bootstrap interval over the {bootstrap.n} faces ({bootstrap.weights.shape[0]} resamples, the '
-                     'same for every method). Click a column to sort.</p>')
+    interval_note = ('' if not comparison else f'<p>[low, high]: {html.escape(comparison.interval_words())} of the '
+                     f'mean over the {comparison.bootstrap.n} faces. Click a column to sort.</p>')
     sections = [f'<h1>Face SR benchmark</h1><p>{html.escape(context)}</p>',
                 '<section><h2>Results</h2>' + _table(records, table_columns, intervals) + interval_note + '</section>']
     if viewer:
