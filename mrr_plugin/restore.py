@@ -4,16 +4,26 @@
     python -m mrr_plugin.restore -i 'photos/*.jpg' --model experiments/SPARNet_x8_CelebA/models/net_g_latest.pth@SPARNet
     python -m mrr_plugin.restore -i faces/ --aligned --model net.onnx --runtime onnx    # exported by export_onnx
     python -m mrr_plugin.restore -i photos/ --model mrrnet.pth@MRRNet --model-gan mrrgan.pth@MRRNet --weight 0.7
+    python -m mrr_plugin.restore -i photos/ --model x8.pth@MRRNet --model x4.pth@RCAN:upscale=4 --face-size 128
+    python -m mrr_plugin.restore -i clip.mp4 --model mrrnet.pth@MRRNet --upscale 4 --start 5 --end 20 --save-frames
 
 Per face: detect (MTCNN from the facenet-pytorch package by default, or RetinaFace / the LBP cascade), crop as the
 model was trained (``--alignment dic``: the DIC square crop of CelebA/Helen x8 models; ``ffhq``: the FFHQ 5-point
 template of SPARNetHD), reduce to the model's input (16x16 for x8 models), super-resolve (faces batched across
 photos), warp back with a feathered mask over the photo upscaled by ``--upscale`` (PIL bicubic, or any SR network
-with ``--bg-upsampler``). Writes ``restored_imgs/``; with ``--save-faces`` also ``cropped_faces/``,
-``restored_faces/`` and ``cmp/`` (input face | restored face). Output names are unique per input: the input's stem,
+with ``--bg-upsampler``). Never a worse face: with several ``--model``s each face goes to the one whose input fits it;
+a face more than ``--max-face-scale`` times the model's input, turned beyond ``--pose-limit`` (DIC crop), or whose
+restoration does not reproduce its input (``--max-lr-error``) is left to the background upsampler, with a note.
+Writes ``restored_imgs/``; with ``--save-faces`` also ``cropped_faces/``, ``restored_faces/`` and ``cmp/`` (input
+face | restored face). Output names are unique per input: the input's stem,
 or ``<stem>_<ext>`` when two inputs share a stem (``a.png``, ``a.jpg``). An input that cannot be read or restored
 (not an image, too large, a link to nowhere, a FIFO...) is one line and skipped, the others are restored; the exit
 status is 1 when any input failed. A test option file may say ``restore: {alignment: ffhq}``.
+
+Videos (``.mp4``, ``.mov``, ``.mkv``, ``.avi``, ``.webm``...; PyAV): faces tracked across frames with a smoothed crop
+(``--detect-every``, ``--smooth``, ``--fade``, ``--temporal-weight``), written to ``restored_videos/<stem>.mp4``
+(H.264, the source's frame rate and audio; ``--save-frames``: also ``restored_frames/<stem>/``); ``--benchmark`` on a
+video prints its flicker with and without smoothing beside bicubic upscaling.
 """
 import argparse
 import glob
@@ -34,7 +44,9 @@ from mrr_plugin.evaluation.profiling import restore_throughput
 from mrr_plugin.metrics.niqe_set_metric import niqe_beside_bicubic
 from mrr_plugin.restoration import DETECTORS, FaceRestorer
 from mrr_plugin.restoration.face_alignment import ALIGNMENTS
+from mrr_plugin.restoration.face_guards import DEFAULT_MAX_FACE_SCALE, DEFAULT_MAX_LR_ERROR, DIC_POSE_LIMIT
 from mrr_plugin.restoration.face_restorer import bicubic_resize
+from mrr_plugin.restoration.video_io import VideoError, is_video_path
 from mrr_plugin.utils.visual import write_image
 
 
@@ -42,8 +54,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('-i', '--input', required=True, help='an image, a folder of images or a glob')
     parser.add_argument('-o', '--output', default='results/restored', help='output folder (default results/restored)')
-    parser.add_argument('--model', required=True,
-                        help='test option file, CHECKPOINT@ARCH[:key=value,...] or an exported .onnx')
+    parser.add_argument('--model', required=True, action='append',
+                        help='test option file, CHECKPOINT@ARCH[:key=value,...] or an exported .onnx; give several '
+                        '(of different input sizes) to send each face to the one that fits it')
     parser.add_argument('--model-gan', help='a second checkpoint of the same arch (e.g. MRRGAN beside an MRRNet '
                         '--model): the face network is their weight interpolation, see --weight')
     parser.add_argument('--weight', type=float, help='fidelity weight in [0, 1] with --model-gan (ESRGAN\'s network '
@@ -57,6 +70,15 @@ def parse_args(argv=None):
                         'for networks that do not upscale, else dic)')
     parser.add_argument('--face-size', type=int, help='HR face side of a network without in_size (default 16 x scale)')
     parser.add_argument('--upscale', type=float, default=2, help='final upsampling of the photo (default 2)')
+    parser.add_argument('--max-face-scale', type=float, default=DEFAULT_MAX_FACE_SCALE,
+                        help='a face whose crop is more than this many times the model input side is left to the '
+                        f'background upsampler (default {DEFAULT_MAX_FACE_SCALE:g}, measured; 0: restore any size)')
+    parser.add_argument('--pose-limit', type=float, default=DIC_POSE_LIMIT,
+                        help='DIC crop: a face whose landmarks stay further than this (eye distances) from the '
+                        f'template is left alone (default {DIC_POSE_LIMIT:g}, measured; 0: no limit)')
+    parser.add_argument('--max-lr-error', type=float, default=DEFAULT_MAX_LR_ERROR,
+                        help='a restored face that, reduced to the model input, differs from the input by more than '
+                        f'this (mean grey levels) is not pasted (default {DEFAULT_MAX_LR_ERROR:g}, measured; 0: off)')
     parser.add_argument('--only-center-face', action='store_true', help='only restore the face nearest the centre')
     parser.add_argument('--aligned', action='store_true', help='inputs are face crops as the model was trained on')
     parser.add_argument('--bg-upsampler', help='SR network for the background: CHECKPOINT@ARCH[:...] or option file '
@@ -75,6 +97,16 @@ def parse_args(argv=None):
                         help='write nothing; time the whole pipeline on the inputs with torch fp32, torch bf16 and '
                         'onnxruntime, and print faces/s as ratios to fp32')
     parser.add_argument('--benchmark-runs', type=int, default=3)
+    video = parser.add_argument_group('video')
+    video.add_argument('--start', type=float, default=0.0, help='first second of the video to restore (default 0)')
+    video.add_argument('--end', type=float, help='second at which to stop (default: the end)')
+    video.add_argument('--detect-every', type=int, default=1, help='detect faces every N frames, track in between')
+    video.add_argument('--smooth', type=float, default=2.0,
+                       help='Gaussian sigma (frames) of each face\'s crop over time; 0: per-frame crops (default 2)')
+    video.add_argument('--fade', type=int, default=5, help='frames over which a face fades in or out (default 5)')
+    video.add_argument('--temporal-weight', type=float, default=0.0,
+                       help='blend each restored face with its previous one in [0, 1) (default 0: off)')
+    video.add_argument('--save-frames', action='store_true', help='also write restored_frames/<stem>/NNNNNN.png')
     return parser.parse_args(argv)
 
 
@@ -90,8 +122,11 @@ def list_inputs(pattern):
         problems = {path: entry_problem(path) for path in matches if not osp.isdir(path)}
         files = [path for path, problem in problems.items() if problem is None]
         bad = [f'{path}: {problem}' for path, problem in problems.items() if problem is not None]
+    if osp.isdir(pattern):
+        files += [osp.join(pattern, name) for name in sorted(os.listdir(pattern))
+                  if is_video_path(name) and entry_problem(osp.join(pattern, name)) is None]
     if not files and not bad:
-        raise CommandError(f'--input {pattern}: no image file there.')
+        raise CommandError(f'--input {pattern}: no image or video file there.')
     return files, bad
 
 
@@ -123,7 +158,7 @@ def build_restorer(args, runtime=None, precision=None):
         args.model, args.detector, args.upscale, precision or args.precision, runtime or args.runtime, args.device,
         args.alignment, args.face_size, args.weights_dir, args.min_face_size, args.bg_upsampler, args.bg_tile,
         args.only_center_face, args.aligned, args.batch_size, args.model_gan,
-        0.5 if args.weight is None else args.weight)
+        0.5 if args.weight is None else args.weight, args.max_face_scale, args.pose_limit, args.max_lr_error)
 
 
 class OutputWriter:
@@ -161,7 +196,7 @@ def benchmark(args, files):
         except BadImageError:
             pass
     variants = [('torch fp32', 'torch', 'fp32'), ('torch bf16', 'torch', 'bf16'), ('onnxruntime fp32', 'onnx', 'fp32')]
-    if args.model.endswith('.onnx'):
+    if all(model.endswith('.onnx') for model in args.model):
         variants = variants[2:]
     rows, base = [], None
     for label, runtime, precision in variants:
@@ -195,16 +230,100 @@ def restore_photos(restorer, paths, images, report):
     return results
 
 
+def video_restorer(args, restorer, **overrides):
+    from mrr_plugin.restoration.video_restorer import VideoRestorer
+    settings = dict(detect_every=args.detect_every, smooth=args.smooth, temporal_weight=args.temporal_weight,
+                    fade=args.fade)
+    return VideoRestorer(restorer, **{**settings, **overrides})
+
+
+def check_video_span(args):
+    if args.start < 0 or (args.end is not None and args.end <= args.start):
+        raise CommandError(f'--start {args.start:g} --end {args.end}: expected 0 <= start < end.')
+
+
+def restore_video(args, restorer, path, stem, report):
+    """Restore one video into ``restored_videos/<stem>.mp4`` (1 if done); a video that cannot be read or written is
+    one line via ``report`` and leaves no file (0)."""
+    import shutil
+    name = osp.basename(path)
+    video = video_restorer(args, restorer)
+    suffix = f'_{args.suffix}' if args.suffix else ''
+    output = osp.join(args.output, 'restored_videos', f'{stem}{suffix}.mp4')
+    frames = osp.join(args.output, 'restored_frames', stem)
+    partial = osp.join(args.output, 'restored_frames', f'.partial_{stem}')  # moved into place when the video is done
+    sink = (lambda position, image: write_image(osp.join(partial, f'{position:06d}.png'), image)) \
+        if args.save_frames else None
+    try:
+        with tqdm(desc=f'{name}: find faces', unit='frame') as bar:
+            plan = video.plan(path, args.start, args.end, bar.update)
+        for note in plan.notes:
+            tqdm.write(f'{name}: {note}')
+        if sink:
+            try:
+                os.makedirs(partial, exist_ok=True)
+            except OSError as error:
+                raise VideoError(f'{frames}: cannot be written ({error.strerror or error}).') from error
+        with tqdm(total=len(plan.frames), desc=f'{name}: restore', unit='frame') as bar:
+            count = video.restore(path, output, plan, args.start, args.end, args.batch_size, sink,
+                                  progress=bar.update)
+        if sink:
+            shutil.rmtree(frames, ignore_errors=True)
+            os.replace(partial, frames)
+    except VideoError as error:
+        shutil.rmtree(partial, ignore_errors=True)
+        report(f'skipped {error}')
+        return 0
+    tqdm.write(f'{name}: {count} frames, {len(plan.tracks)} face track(s) restored, {len(plan.left_alone)} left as '
+               f'they were -> {output}')
+    return 1
+
+
+def video_flicker(args, path):
+    """Print the flicker (FlickerMeter) of bicubic upscaling, per-frame restoration and the smoothed one."""
+    import tempfile
+
+    from mrr_plugin.metrics.flicker_metric import FlickerMeter
+    from mrr_plugin.restoration.video_restorer import VideoPlan
+    restorer = build_restorer(args)
+    steady = video_restorer(args, restorer)
+    per_frame = video_restorer(args, restorer, detect_every=1, smooth=0, temporal_weight=0, fade=0)
+    plan = steady.plan(path, args.start, args.end)
+    variants = [('bicubic upscaling (no face restored)', steady, VideoPlan(frames=plan.frames)),
+                ('per-frame restoration (--detect-every 1 --smooth 0 --fade 0)', per_frame,
+                 per_frame.plan(path, args.start, args.end)),
+                (f'tracked and smoothed (--detect-every {args.detect_every} --smooth {args.smooth:g} --fade '
+                 f'{args.fade} --temporal-weight {args.temporal_weight:g})', steady, plan)]
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for label, video, variant in variants:
+            meter = FlickerMeter()
+            video.restore(path, osp.join(scratch, 'out.mp4'), variant, args.start, args.end, args.batch_size,
+                          meter=meter, audio=False, mask_plan=plan)
+            rows.append((label, meter.value))
+    print(f'Flicker of {osp.basename(path)} ({len(plan.frames)} frames, {len(plan.tracks)} face track(s)): mean '
+          '|frame - previous frame warped by the input\'s optical flow| inside the faces, grey levels\n')
+    print('| restoration | flicker | vs bicubic |\n|---|---|---|')
+    for label, value in rows:
+        print(f'| {label} | {value:.3f} | {value / rows[0][1]:.2f}x |')
+    return 0
+
+
 @command
 def main(argv=None):
     args = parse_args(argv)
+    check_video_span(args)
     files, bad_entries = list_inputs(args.input)
+    videos = [path for path in files if is_video_path(path)]
+    files = [path for path in files if not is_video_path(path)]
     if args.benchmark:
+        if videos:
+            return max(video_flicker(args, path) for path in videos)
         return benchmark(args, files)
     restorer = build_restorer(args)
     writer = OutputWriter(args.output, args.ext, args.suffix, args.save_faces)
-    stems = output_stems(files)
-    failed, faces, started = 0, 0, time.perf_counter()
+    stems = output_stems(files + videos)
+    failed, faces, left_alone, started = 0, 0, 0, time.perf_counter()
     restored, bicubic = [], []  # faces kept for --niqe
 
     def report(line):
@@ -215,7 +334,7 @@ def main(argv=None):
     for line in bad_entries:
         report(f'skipped {line}')
     group = args.batch_size  # photos read together, so their faces share network calls (checked >= 1)
-    with tqdm(total=len(files), unit='photo', desc='restore') as bar:
+    with tqdm(total=len(files), unit='photo', desc='restore', disable=not files) as bar:
         for start in range(0, len(files), group):
             paths, images = [], []
             for path in files[start:start + group]:
@@ -228,14 +347,16 @@ def main(argv=None):
                 for note in result.notes:
                     tqdm.write(f'{osp.basename(path)}: {note}')
                 writer.write(path, stems[path], result, args.aligned)
-                faces += len(result.faces)
+                faces, left_alone = faces + len(result.faces), left_alone + len(result.left_alone)
                 if args.niqe:
                     restored += [face.restored for face in result.faces]
                     bicubic += [bicubic_resize(face.lr, face.restored.shape[1::-1]) for face in result.faces]
             bar.update(len(files[start:start + group]))
-    seconds = time.perf_counter() - started
-    print(f'restored {faces} faces in {len(files) + len(bad_entries) - failed} photos ({faces / seconds:.2f} faces/s); '
-          f'{failed} input(s) failed; results in {args.output}')
+    photo_seconds, photos_done = time.perf_counter() - started, len(files) + len(bad_entries) - failed
+    restored_videos = sum(restore_video(args, restorer, path, stems[path], report) for path in videos)
+    print(f'restored {faces} faces in {photos_done} photos ({faces / photo_seconds:.2f} faces/s); {left_alone} face(s) '
+          f'left as they were (see the notes); {restored_videos} video(s) restored; {failed} input(s) failed; results '
+          f'in {args.output}')
     if args.niqe:
         print(niqe_beside_bicubic(restored, bicubic))
     return 1 if failed else 0

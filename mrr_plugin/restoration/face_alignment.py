@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from mrr_plugin.data.face_geometry import ffhq_matrix, matrix_scale, pixel_scale
+from mrr_plugin.restoration.face_guards import template_fit_error
 
 ALIGNMENTS = ('dic', 'ffhq')
 # Mean MTCNN landmarks (left eye, right eye, nose, left/right mouth corner) of the 600 real CelebA dev faces of the
@@ -51,8 +52,22 @@ def face_matrix(face, alignment, size):
                              'retinaface).')
         return dic_box_matrix(face.box, size)
     if alignment == 'dic':
-        return scale_translation_fit(face.landmarks, DIC_TEMPLATE_128 * size / 128)
+        return scale_translation_fit(face.landmarks, dic_template(size))
     return ffhq_matrix(face.landmarks, size)
+
+
+def dic_template(size):
+    """:data:`DIC_TEMPLATE_128` for a ``size`` x ``size`` crop."""
+    return DIC_TEMPLATE_128 * size / 128
+
+
+def pose_fit_error(face, alignment, matrix, size):
+    """How far the face's 5 landmarks stay from the DIC template under its crop ``matrix``
+    (:func:`~mrr_plugin.restoration.face_guards.template_fit_error`); None for the ``ffhq`` crop (a similarity that
+    follows the tilt) and for a face without landmarks."""
+    if alignment != 'dic' or face.landmarks is None:
+        return None
+    return template_fit_error(face.landmarks, matrix, dic_template(size))
 
 
 def upscaled_matrix(matrix, upscale):
@@ -70,7 +85,7 @@ def footprint_box(matrix, size, shape, margin=2):
     return int(max(top, 0)), int(max(left, 0)), int(min(bottom, height)), int(min(right, width))
 
 
-def paste_face(canvas, face, matrix, feather=None):
+def paste_face(canvas, face, matrix, feather=None, alpha=1.0):
     """Warp ``face`` (restored crop, uint8) back into ``canvas`` (uint8, modified in place) through the inverse of
     ``matrix`` (canvas -> crop) under a feathered mask. Only the face's footprint region is touched; returns
     ``(mask, (top, left))``: the mask (float32, [0, 1]) of that region and where the region starts.
@@ -78,6 +93,7 @@ def paste_face(canvas, face, matrix, feather=None):
     The mask is exactly 1 on the face's footprint shrunk by twice the feather width (``feather`` px, default 1/20 of
     the pasted side) and falls to 0 inside the footprint's outer band through a Gaussian blur, so no crop border
     shows (where the photo's edge cuts the face there is no band); where it is 1 the canvas holds the warped face.
+    ``alpha`` < 1 scales the whole mask (a video's face fading in or out).
     """
     size = face.shape[0]
     if feather is None:
@@ -98,7 +114,7 @@ def paste_face(canvas, face, matrix, feather=None):
     inner = cv2.erode(footprint, kernel)
     mask = cv2.GaussianBlur(inner, (2 * feather + 1, 2 * feather + 1), 0)  # reaches feather px out: inside footprint
     mask[cv2.erode(inner, kernel) > 0] = 1
-    mask = np.clip(mask, 0, 1)
+    mask = np.clip(mask, 0, 1) * np.float32(alpha)
     blended = mask[..., None] * pasted.astype(np.float32) + (1 - mask[..., None]) * region.astype(np.float32)
     region[:] = np.clip(np.round(blended), 0, 255).astype(np.uint8)
     return mask, (top, left)

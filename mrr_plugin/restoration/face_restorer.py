@@ -4,7 +4,9 @@ super-resolve (faces batched across photos) -> paste back with a feathered mask 
 ``FaceRestorer.from_spec('options/test/MRRNet/test_MRRNet_x8_CelebA.yml', upscale=4).restore(image)`` is the Python
 API (GFPGAN's ``GFPGANer(model_path, upscale, ...).enhance(img)`` in one call); ``python -m mrr_plugin.restore`` is a
 thin shell over it. A face much larger than the model's input loses detail on the way in (the crop is reduced to the
-input size, 16x16 for the x8 nets); every result carries a note saying so.
+input size, 16x16 for the x8 nets): such a face, a face turned or tilted beyond what the DIC crop fits, and a
+restored face that does not reproduce its input are left to the background upsampler with a note
+(:mod:`~mrr_plugin.restoration.face_guards`), so the restorer never pastes back a face worse than the plain upscale.
 """
 from dataclasses import dataclass, field
 from os import path as osp
@@ -15,8 +17,10 @@ from PIL import Image
 
 from mrr_plugin.archs.network_spec import interpolate_specs, load_network_spec
 from mrr_plugin.data.face_geometry import DetectedFace, crop_face, matrix_scale
-from mrr_plugin.restoration.face_alignment import face_matrix, paste_face, upscaled_matrix
+from mrr_plugin.restoration.face_alignment import face_matrix, paste_face, pose_fit_error, upscaled_matrix
 from mrr_plugin.restoration.face_detectors import build_detector
+from mrr_plugin.restoration.face_guards import (DEFAULT_MAX_FACE_SCALE, DEFAULT_MAX_LR_ERROR, DIC_POSE_LIMIT,
+                                                lr_consistency_error, pick_model)
 from mrr_plugin.utils.precision import autocast, check_precision
 from mrr_plugin.utils.visual import rgb_to_batch, tensor_to_rgb
 
@@ -84,21 +88,35 @@ class FaceModel:
 @dataclass
 class RestoredFace:
     """One face: its detection, the photo -> crop ``matrix``, the HR-size ``crop``, the model's ``lr`` input, the
-    ``restored`` face (uint8 RGB) and ``side``, the crop's side in photo pixels."""
+    ``restored`` face (uint8 RGB), ``side``, the crop's side in photo pixels, the :class:`FaceModel` it goes to and,
+    for a face left as it was, the ``reason``; ``alpha`` (paste opacity) and ``key`` (its track) in a video."""
     detection: DetectedFace
     matrix: np.ndarray
     crop: np.ndarray
     lr: np.ndarray
     side: float
     restored: np.ndarray = None
+    model: FaceModel = None
+    reason: str = None
+    number: int = 0
+    alpha: float = 1.0
+    key: object = None
 
 
 @dataclass
 class RestoreResult:
-    """``image``: the restored photo (``upscale`` x the input, uint8 RGB); ``faces``; ``notes`` worth logging."""
+    """``image``: the restored photo (``upscale`` x the input, uint8 RGB); ``faces``: the faces restored and pasted;
+    ``left_alone``: the faces found but left to the background upsampler (each with its ``reason``); ``notes``
+    worth logging."""
     image: np.ndarray = None
     faces: list = field(default_factory=list)
+    left_alone: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+
+
+def as_rgb(image):
+    """A photo as RGB uint8: grey (H, W) repeated to three channels, an alpha channel dropped."""
+    return np.repeat(image[..., None], 3, 2) if image.ndim == 2 else np.ascontiguousarray(image[..., :3])
 
 
 def is_grey(image):
@@ -158,7 +176,8 @@ class FaceRestorer:
     """Detect, align, super-resolve and paste back every face of RGB uint8 photos.
 
     Args:
-        model (FaceModel): the face network and its geometry.
+        model (FaceModel | list[FaceModel]): the face network and its geometry; with several, each face goes to the
+            one whose input fits it best (:func:`~mrr_plugin.restoration.face_guards.pick_model`).
         detector (callable): image -> list of :class:`DetectedFace` (see ``face_detectors.build_detector``);
             not needed with ``aligned``.
         upscale (float): output size / input size of the photo (GFPGAN's ``--upscale``).
@@ -167,14 +186,30 @@ class FaceRestorer:
         background (BackgroundUpsampler): how the rest of the photo is upscaled (PIL bicubic by default).
         batch_size (int): faces per network call, across photos.
         precision (str): fp32 | bf16 | fp16 (CUDA) autocast of the face network.
+        max_face_scale (float): a face whose crop side is more than this many times the model's input side is left
+            to the background upsampler (None or 0: restore faces of any size).
+        pose_limit (float): a face whose 5 landmarks are further than this from the DIC template after its fit
+            (:func:`~mrr_plugin.restoration.face_guards.template_fit_error`) is left alone (None or 0: no limit).
+        max_lr_error (float): a restored face that, reduced to the input size, differs from the input by more than
+            this (mean grey levels) is not pasted (None or 0: no check).
+    The three checks guard photos; ``aligned`` crops are restored as they are.
     """
 
     def __init__(self, model, detector=None, upscale=2, only_center_face=False, aligned=False, background=None,
-                 batch_size=8, device='cpu', precision='fp32', feather=None):
+                 batch_size=8, device='cpu', precision='fp32', feather=None, max_face_scale=DEFAULT_MAX_FACE_SCALE,
+                 pose_limit=DIC_POSE_LIMIT, max_lr_error=DEFAULT_MAX_LR_ERROR):
         check_precision(precision, torch.device(device).type, '--precision')
         if not aligned and detector is None:
             raise ValueError('a detector is needed unless the inputs are aligned face crops (--aligned).')
-        self.model, self.detector, self.upscale = model, detector, upscale
+        for name, value in (('--max-face-scale', max_face_scale), ('--pose-limit', pose_limit),
+                            ('--max-lr-error', max_lr_error)):
+            if value is not None and not value >= 0:
+                raise ValueError(f'{name} {value:g}: expected a number >= 0 (0 turns the check off).')
+        self.models = list(model) if isinstance(model, (list, tuple)) else [model]
+        if not self.models:
+            raise ValueError('--model: give at least one face model.')
+        self.model, self.detector, self.upscale = self.models[0], detector, upscale
+        self.max_face_scale, self.pose_limit, self.max_lr_error = max_face_scale, pose_limit, max_lr_error
         self.only_center_face, self.aligned, self.feather = only_center_face, aligned, feather
         self.background = background or BackgroundUpsampler()
         self.batch_size, self.device, self.precision = batch_size, device, precision
@@ -182,25 +217,29 @@ class FaceRestorer:
     @classmethod
     def from_spec(cls, spec, detector='mtcnn', upscale=2, precision='fp32', runtime='torch', device='cpu',
                   alignment=None, face_size=None, weights_dir=None, min_face_size=16, bg_upsampler=None, bg_tile=400,
-                  only_center_face=False, aligned=False, batch_size=8, gan_spec=None, weight=0.5):
+                  only_center_face=False, aligned=False, batch_size=8, gan_spec=None, weight=0.5,
+                  max_face_scale=DEFAULT_MAX_FACE_SCALE, pose_limit=DIC_POSE_LIMIT, max_lr_error=DEFAULT_MAX_LR_ERROR):
         """A restorer in one call, from what ``mrr-restore`` takes on its command line: ``spec`` (the face
-        network, :meth:`FaceModel.from_spec`), a detector name (``mtcnn``, ``retinaface`` with ``weights_dir``,
-        ``lbp``), ``bg_upsampler`` (a network spec for the background, run in ``bg_tile`` px tiles; default PIL
-        bicubic), ``gan_spec`` / ``weight`` (the fidelity knob of :meth:`FaceModel.from_spec`) and the options of
-        :class:`FaceRestorer`."""
+        network, :meth:`FaceModel.from_spec`, or a list of them: each face goes to the one that fits it), a detector
+        name (``mtcnn``, ``retinaface`` with ``weights_dir``, ``lbp``), ``bg_upsampler`` (a network spec for the
+        background, run in ``bg_tile`` px tiles; default PIL bicubic), ``gan_spec`` / ``weight`` (the fidelity knob
+        of :meth:`FaceModel.from_spec`) and the options of :class:`FaceRestorer`."""
         if runtime == 'onnx' and precision != 'fp32':
             raise ValueError('--runtime onnx runs in fp32; leave --precision at fp32.')
         if upscale <= 0 or batch_size < 1:
             raise ValueError('--upscale must be > 0 and --batch-size >= 1.')
         check_precision(precision, torch.device(device).type, '--precision')
-        model = FaceModel.from_spec(spec, device, alignment, face_size, runtime, gan_spec, weight)
+        specs = [spec] if isinstance(spec, str) else list(spec)
+        if gan_spec and len(specs) != 1:
+            raise ValueError('--model-gan interpolates one --model; give a single --model with it.')
+        models = [FaceModel.from_spec(one, device, alignment, face_size, runtime, gan_spec, weight) for one in specs]
         background = BackgroundUpsampler(device=device, precision=precision, tile=bg_tile)
         if bg_upsampler:
             background.network = load_network_spec(bg_upsampler, device, '--bg-upsampler').network
         if not aligned and isinstance(detector, str):
             detector = build_detector(detector, weights_dir, device, min_face_size)
-        return cls(model, None if aligned else detector, upscale, only_center_face, aligned, background, batch_size,
-                   device, precision)
+        return cls(models, None if aligned else detector, upscale, only_center_face, aligned, background, batch_size,
+                   device, precision, max_face_scale=max_face_scale, pose_limit=pose_limit, max_lr_error=max_lr_error)
 
     def restore(self, image):
         """:class:`RestoreResult` of one RGB uint8 photo."""
@@ -208,69 +247,126 @@ class FaceRestorer:
 
     def restore_many(self, images):
         """Results of several photos; their faces go through the network together, ``batch_size`` at a time."""
-        images = [np.repeat(image[..., None], 3, 2) if image.ndim == 2 else np.ascontiguousarray(image[..., :3])
-                  for image in images]  # grey photos as RGB, alpha dropped
-        results = [self._faces_of(image) for image in images]
+        images = [as_rgb(image) for image in images]
+        return self._complete(images, [self._faces_of(image) for image in images])
+
+    def restore_placed(self, images, placements, paste=True):
+        """Results of frames whose faces are placed already (a video's tracks): ``placements[i]`` lists
+        ``(model, matrix, alpha, key)`` for frame i. No detection and no size or pose check (the caller decides per
+        track with :meth:`route`); grey frames and the consistency check as for photos. With ``paste=False`` the
+        results hold the restored faces only, for :meth:`paste_back` (after, e.g., smoothing them over time)."""
+        images = [as_rgb(image) for image in images]
+        results = []
+        for image, placed in zip(images, placements):
+            result = RestoreResult()
+            for number, (model, matrix, alpha, key) in enumerate(placed):
+                face = self._face(None, model, matrix, crop_face(image, matrix, model.hr_size), result, number=number)
+                face.alpha, face.key = alpha, key
+                result.faces.append(face)
+            results.append(result)
+        return self._complete(images, results, paste)
+
+    def route(self, detection):
+        """``(model, matrix, side, reason)`` of a detected face: the model whose input fits it, its crop matrix,
+        the crop's side in photo pixels and why the face is left alone (its size or its pose), None to restore it."""
+        matrices = [face_matrix(detection, model.alignment, model.hr_size) for model in self.models]
+        sides = [(model.hr_size / matrix_scale(matrix), model.lr_size) for model, matrix in zip(self.models, matrices)]
+        index, reason = pick_model(sides, self.max_face_scale)
+        model, matrix = self.models[index], matrices[index]
+        pose = pose_fit_error(detection, model.alignment, matrix, model.hr_size)
+        if reason is None and self.pose_limit and pose is not None and pose > self.pose_limit:
+            reason = (f'its 5 landmarks are {pose:.2f} eye distances from the DIC template after the fit (limit '
+                      f'--pose-limit {self.pose_limit:g}): turned or tilted beyond the faces the model was trained '
+                      'on; left to the background upsampler')
+        return model, matrix, sides[index][0], reason
+
+    def paste_back(self, image, result):
+        """``result.image``: the upscaled ``image`` with ``result.faces`` pasted back (each at its ``alpha``)."""
+        canvas = self.background(image, self.upscale)
+        for face in result.faces:
+            paste_face(canvas, face.restored, upscaled_matrix(face.matrix, self.upscale), self.feather, face.alpha)
+        result.image = to_grey(canvas) if is_grey(image) else canvas  # a background network may tint a grey photo
+
+    def _complete(self, images, results, paste=True):
         self._super_resolve([face for result in results for face in result.faces])
         for image, result in zip(images, results):
-            grey = is_grey(image)
-            if grey:  # a network trained on colour faces invents colour: a grey photo is restored grey
+            if is_grey(image):  # a network trained on colour faces invents colour: a grey photo is restored grey
                 for face in result.faces:
                     face.restored = to_grey(face.restored)
                 if result.faces:
                     result.notes.append('grey photo: the restored faces are made grey too.')
             if self.aligned:
                 result.image = result.faces[0].restored
-            else:
-                self._paste(image, result)
-                if grey:  # a background network may tint it as well
-                    result.image = to_grey(result.image)
+                continue
+            self._check_consistency(result)
+            if paste:
+                self.paste_back(image, result)
         return results
 
     def _faces_of(self, image):
-        size, result = self.model.hr_size, RestoreResult()
+        result = RestoreResult()
         if self.aligned:
             height, width = image.shape[:2]
+            model = self.models[pick_model([(width, m.lr_size) for m in self.models], None)[0]]
+            size = model.hr_size
             crop = bicubic_resize(image, (size, size))
             matrix = np.array([[size / width, 0, 0], [0, size / height, 0]])
-            lr = image if (height, width) == (self.model.lr_size,) * 2 else None  # an LR crop goes in as it is
-            result.faces.append(self._face(DetectedFace((0, 0, width, height)), matrix, crop, result, lr))
+            lr = image if (height, width) == (model.lr_size,) * 2 else None  # an LR crop goes in as it is
+            result.faces.append(self._face(DetectedFace((0, 0, width, height)), model, matrix, crop, result, lr))
             return result
         detections = self.detector(image)
         if self.only_center_face and detections:
             centre = np.array(image.shape[1::-1]) / 2
             detections = [min(detections, key=lambda face: np.hypot(*(np.array(face.center) - centre)))]
-        for detection in detections:
-            matrix = face_matrix(detection, self.model.alignment, size)
-            result.faces.append(self._face(detection, matrix, crop_face(image, matrix, size), result))
+        for number, detection in enumerate(detections):
+            model, matrix, side, reason = self.route(detection)
+            if reason is not None:
+                result.left_alone.append(RestoredFace(detection, matrix, None, None, side, None, model, reason,
+                                                      number))
+                result.notes.append(f'face {number}: {reason}.')
+                continue
+            result.faces.append(self._face(detection, model, matrix, crop_face(image, matrix, model.hr_size), result,
+                                           number=number))
         if not detections:
             result.notes.append(f'no face found: the photo is written upscaled x{self.upscale:g} only.')
         return result
 
-    def _face(self, detection, matrix, crop, result, lr=None):
-        lr_size, side = self.model.lr_size, self.model.hr_size / matrix_scale(matrix)
+    def _face(self, detection, model, matrix, crop, result, lr=None, number=0):
+        lr_size, side = model.lr_size, model.hr_size / matrix_scale(matrix)
         lr = bicubic_resize(crop, (lr_size, lr_size)) if lr is None else lr
-        note = f'face {len(result.faces)}: {side:.0f} px in the photo -> {lr_size} px model input'
+        note = f'face {number}: {side:.0f} px in the photo -> {lr_size} px input of {model.name}'
         if side > DETAIL_LOSS_RATIO * lr_size:
             note += (f' ({side / lr_size:.1f}x smaller: detail finer than {lr_size} px is lost on the way in; a '
                      'model with a larger input suits this face better)')
         result.notes.append(note)
-        return RestoredFace(detection, matrix, crop, lr, side)
+        return RestoredFace(detection, matrix, crop, lr, side, model=model, number=number)
 
     def _super_resolve(self, faces):
-        for start in range(0, len(faces), self.batch_size):
-            chunk = faces[start:start + self.batch_size]
-            with torch.no_grad(), autocast(self.precision, torch.device(self.device).type):
-                output = self.model.network(rgb_to_batch([face.lr for face in chunk], self.device))
-            if not bool(torch.isfinite(output).all()):
-                raise ValueError(f'{self.model.name} outputs non-finite values (NaN or infinity); are its weights '
-                                 'from a run that diverged?')
-            hr_size = self.model.hr_size
-            for face, restored in zip(chunk, map(tensor_to_rgb, output)):
-                face.restored = bicubic_resize(restored, (hr_size, hr_size))
+        for model in self.models:
+            mine = [face for face in faces if face.model is model]
+            for start in range(0, len(mine), self.batch_size):
+                chunk = mine[start:start + self.batch_size]
+                with torch.no_grad(), autocast(self.precision, torch.device(self.device).type):
+                    output = model.network(rgb_to_batch([face.lr for face in chunk], self.device))
+                if not bool(torch.isfinite(output).all()):
+                    raise ValueError(f'{model.name} outputs non-finite values (NaN or infinity); are its weights '
+                                     'from a run that diverged?')
+                for face, restored in zip(chunk, map(tensor_to_rgb, output)):
+                    face.restored = bicubic_resize(restored, (model.hr_size, model.hr_size))
 
-    def _paste(self, image, result):
-        canvas = self.background(image, self.upscale)
+    def _check_consistency(self, result):
+        """Faces whose restoration does not reproduce their input move from ``faces`` to ``left_alone``."""
+        if not self.max_lr_error:
+            return
+        kept = []
         for face in result.faces:
-            paste_face(canvas, face.restored, upscaled_matrix(face.matrix, self.upscale), self.feather)
-        result.image = canvas
+            error = lr_consistency_error(face.restored, face.lr)
+            if error > self.max_lr_error:
+                face.reason = (f'the restored face reduced to {face.model.lr_size} px differs from the input by '
+                               f'{error:.1f} grey levels on average (limit --max-lr-error {self.max_lr_error:g}): '
+                               'not pasted, the background upsampler\'s face is kept')
+                result.left_alone.append(face)
+                result.notes.append(f'face {face.number}: {face.reason}.')
+            else:
+                kept.append(face)
+        result.faces = kept

@@ -33,6 +33,7 @@ from mrr_plugin.utils.checkpoint_file import UnsafeOrBrokenFile, load_checkpoint
 from mrr_plugin.utils.lmdb_file import lmdb_file_problem
 from mrr_plugin.utils.option_file import MAX_EXPANDED_NODES, OptionError, load_option_file
 from tests.conftest import PROJECT_ROOT, python_env, tiny_training_dict, write_options, write_synthetic_pairs
+from tests.helpers.face_photos import NO_GUARD_ARGS
 from tests.helpers.payload import Payload
 
 MEMORY_CAP = 6 << 30  # address space of each command under test (torch + a model need about 3 GB)
@@ -207,7 +208,7 @@ def test_restore_batch_survives_an_enormous_header_and_keeps_outputs_apart(check
     out = tmp_path / 'out'
     started = time.time()
     result = run_capped([sys.executable, '-m', 'mrr_plugin.restore', '-i', str(photos), '-o', str(out), '--model',
-                         checkpoint, '--upscale', '1', '--save-faces', '--batch-size', '4'], tmp_path)
+                         checkpoint, '--upscale', '1', '--save-faces', '--batch-size', '4', *NO_GUARD_ARGS], tmp_path)
     assert time.time() - started < 300
     assert result.returncode == 1, result.stderr[-3000:]
     assert 'Traceback' not in result.stderr

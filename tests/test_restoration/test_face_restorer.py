@@ -12,7 +12,7 @@ from skimage import data
 from mrr_plugin.archs.mrrnet_arch import MRRNet
 from mrr_plugin.restoration import BackgroundUpsampler, FaceModel, FaceRestorer, build_detector
 from mrr_plugin.restoration.face_restorer import bicubic_resize
-from tests.helpers.face_photos import (BACKGROUNDS, PaintFace, background, composite, painted_region,
+from tests.helpers.face_photos import (BACKGROUNDS, NO_GUARDS, PaintFace, background, composite, painted_region,
                                        write_astronaut_faces)
 
 ASTRONAUT_FACE = (180, 60, 268, 174)  # x0, y0, x1, y1 of Eileen Collins' face in skimage's astronaut.png
@@ -48,7 +48,7 @@ def composites(astronaut_faces):
 
 
 def paint_restorer(detector, upscale=2, **kwargs):
-    return FaceRestorer(FaceModel.from_network(PaintFace()), detector, upscale=upscale, **kwargs)
+    return FaceRestorer(FaceModel.from_network(PaintFace()), detector, upscale=upscale, **{**NO_GUARDS, **kwargs})
 
 
 def test_astronaut_face_is_found_restored_and_pasted_where_it_was(mtcnn):
@@ -105,7 +105,7 @@ def assert_found_and_pasted_back(mtcnn, composites):
 
 def test_faces_batched_across_photos_equal_one_photo_at_a_time(mtcnn, composites):
     torch.manual_seed(0)
-    restorer = FaceRestorer(FaceModel.from_network(MRRNet().eval()), mtcnn, upscale=1, batch_size=4)
+    restorer = FaceRestorer(FaceModel.from_network(MRRNet().eval()), mtcnn, upscale=1, batch_size=4, **NO_GUARDS)
     photos = [photo for photo, _ in composites[:2]]
     together = restorer.restore_many(photos)
     restorer.batch_size = 1
@@ -142,8 +142,8 @@ def test_only_center_face_aligned_inputs_and_a_photo_without_faces(mtcnn, compos
 def test_bf16_restores_close_to_fp32(mtcnn):
     torch.manual_seed(0)
     model = FaceModel.from_network(MRRNet().eval())
-    fp32 = FaceRestorer(model, mtcnn).restore(data.astronaut())
-    bf16 = FaceRestorer(model, mtcnn, precision='bf16').restore(data.astronaut())
+    fp32 = FaceRestorer(model, mtcnn, **NO_GUARDS).restore(data.astronaut())
+    bf16 = FaceRestorer(model, mtcnn, precision='bf16', **NO_GUARDS).restore(data.astronaut())
     difference = np.abs(fp32.faces[0].restored.astype(int) - bf16.faces[0].restored.astype(int))
     assert difference.mean() < 3 and np.array_equal(fp32.faces[0].lr, bf16.faces[0].lr)
     with pytest.raises(ValueError, match='fp16 needs a CUDA device'):
@@ -181,7 +181,7 @@ def test_ffhq_alignment_for_a_network_that_does_not_upscale(mtcnn):
     """SPARNetHD-like geometry (input = output = 64 px here): FFHQ template crop, pasted back where the face was."""
     model = FaceModel.from_network(PaintFace(in_size=64, upscale=1))
     assert (model.lr_size, model.hr_size, model.alignment) == (64, 64, 'ffhq')
-    result = FaceRestorer(model, mtcnn, upscale=1).restore(data.astronaut())
+    result = FaceRestorer(model, mtcnn, upscale=1, **NO_GUARDS).restore(data.astronaut())
     face = result.faces[0]
     from mrr_plugin.data.face_geometry import FFHQ_TEMPLATE_512
     mapped = face.detection.landmarks @ face.matrix[:, :2].T + face.matrix[:, 2]
