@@ -20,9 +20,10 @@ or ``<stem>_<ext>`` when two inputs share a stem (``a.png``, ``a.jpg``). An inpu
 (not an image, too large, a link to nowhere, a FIFO...) is one line and skipped, the others are restored; the exit
 status is 1 when any input failed. A test option file may say ``restore: {alignment: ffhq}``.
 
-Videos (``.mp4``, ``.mov``, ``.mkv``, ``.avi``, ``.webm``...; PyAV): faces tracked across frames with a smoothed crop
-(``--detect-every``, ``--smooth``, ``--fade``, ``--temporal-weight``), written to ``restored_videos/<stem>.mp4``
-(H.264, the source's frame rate and audio; ``--save-frames``: also ``restored_frames/<stem>/``); ``--benchmark`` on a
+Videos (``.mp4``, ``.mov``, ``.mkv``, ``.avi``, ``.webm``...; PyAV; or a folder of frames with ``--frame-rate``): faces
+tracked across frames with a smoothed crop (``--detect-every``, ``--smooth``, ``--fade``, ``--temporal-weight``),
+written to ``restored_videos/<stem>.mp4`` (H.264, the source's frame rate and audio; ``--save-frames``: also
+``restored_frames/<stem>/``); ``--benchmark`` on a
 video prints its flicker with and without smoothing beside bicubic upscaling.
 """
 import argparse
@@ -107,6 +108,9 @@ def parse_args(argv=None):
     video.add_argument('--temporal-weight', type=float, default=0.0,
                        help='blend each restored face with its previous one in [0, 1) (default 0: off)')
     video.add_argument('--save-frames', action='store_true', help='also write restored_frames/<stem>/NNNNNN.png')
+    video.add_argument('--frame-rate', type=float,
+                       help='the input folder holds the frames of one clip (sorted by name) at this rate: restore it '
+                       'as a video (tracks, smoothing) into restored_videos/<folder>.mp4')
     return parser.parse_args(argv)
 
 
@@ -233,7 +237,7 @@ def restore_photos(restorer, paths, images, report):
 def video_restorer(args, restorer, **overrides):
     from mrr_plugin.restoration.video_restorer import VideoRestorer
     settings = dict(detect_every=args.detect_every, smooth=args.smooth, temporal_weight=args.temporal_weight,
-                    fade=args.fade)
+                    fade=args.fade, fps=args.frame_rate)
     return VideoRestorer(restorer, **{**settings, **overrides})
 
 
@@ -288,10 +292,11 @@ def video_flicker(args, path):
     restorer = build_restorer(args)
     steady = video_restorer(args, restorer)
     per_frame = video_restorer(args, restorer, detect_every=1, smooth=0, temporal_weight=0, fade=0)
-    plan = steady.plan(path, args.start, args.end)
+    detected = per_frame.detect(path, args.start, args.end)  # every frame: the steady plan takes its share
+    plan = steady.plan(path, detected=detected)
     variants = [('bicubic upscaling (no face restored)', steady, VideoPlan(frames=plan.frames)),
                 ('per-frame restoration (--detect-every 1 --smooth 0 --fade 0)', per_frame,
-                 per_frame.plan(path, args.start, args.end)),
+                 per_frame.plan(path, detected=detected)),
                 (f'tracked and smoothed (--detect-every {args.detect_every} --smooth {args.smooth:g} --fade '
                  f'{args.fade} --temporal-weight {args.temporal_weight:g})', steady, plan)]
     rows = []
@@ -313,9 +318,14 @@ def video_flicker(args, path):
 def main(argv=None):
     args = parse_args(argv)
     check_video_span(args)
-    files, bad_entries = list_inputs(args.input)
-    videos = [path for path in files if is_video_path(path)]
-    files = [path for path in files if not is_video_path(path)]
+    if args.frame_rate is not None:
+        if not osp.isdir(args.input) or not args.frame_rate > 0:
+            raise CommandError(f'--frame-rate {args.frame_rate:g}: give a rate > 0 and a folder of frames as --input.')
+        files, bad_entries = [args.input.rstrip('/') or '/'], []
+    else:
+        files, bad_entries = list_inputs(args.input)
+    videos = [path for path in files if is_video_path(path) or osp.isdir(path)]
+    files = [path for path in files if path not in videos]
     if args.benchmark:
         if videos:
             return max(video_flicker(args, path) for path in videos)

@@ -12,6 +12,9 @@ from os import path as osp
 
 import numpy as np
 
+from mrr_plugin.data.face_image_io import BadImageError, read_image
+from mrr_plugin.data.image_folder import list_images
+
 VIDEO_EXTENSIONS = ('.mp4', '.mov', '.mkv', '.avi', '.webm', '.m4v', '.mpg', '.mpeg')
 
 
@@ -58,8 +61,32 @@ def _open(path):
     return container
 
 
-def video_info(path):
-    """:class:`VideoInfo` of a readable video; :class:`VideoError` otherwise."""
+def _frame_files(folder):
+    names = list_images(folder)
+    if not names:
+        raise VideoError(f'{folder}: no image frames in this folder.')
+    return [osp.join(folder, name) for name in names]
+
+
+def _frame_folder_frames(folder, fps, start, end):
+    for index, path in enumerate(_frame_files(folder)):
+        seconds = index / float(fps)
+        if end is not None and seconds >= end:
+            return
+        if seconds >= start:
+            try:
+                yield index, seconds, np.asarray(read_image(path))
+            except BadImageError as error:
+                raise VideoError(f'{folder}: frame {error}') from error
+
+
+def video_info(path, fps=None):
+    """:class:`VideoInfo` of a readable video, or of a folder of frames (sorted by name) at ``fps`` (default 25);
+    :class:`VideoError` otherwise."""
+    if osp.isdir(path):
+        first = np.asarray(read_image(_frame_files(path)[0]))
+        return VideoInfo(Fraction(fps or 25).limit_denominator(100000), len(_frame_files(path)), first.shape[1],
+                         first.shape[0], False)
     with _open(path) as container:
         stream = container.streams.video[0]
         fps = stream.average_rate or stream.guessed_rate or Fraction(25)
@@ -67,9 +94,13 @@ def video_info(path):
                          stream.codec_context.height, bool(container.streams.audio))
 
 
-def read_frames(path, start=0.0, end=None):
-    """Yield ``(index, seconds, rgb)`` of the frames with ``start <= seconds < end``. A stream that breaks off, or
-    ends before the frame count its container declares (a truncated file), raises :class:`VideoError`."""
+def read_frames(path, start=0.0, end=None, fps=None):
+    """Yield ``(index, seconds, rgb)`` of the frames with ``start <= seconds < end``, from a video or a folder of
+    frames at ``fps``. A stream that breaks off, or ends before the frame count its container declares (a truncated
+    file), or a frame file that cannot be read raises :class:`VideoError`."""
+    if osp.isdir(path):
+        yield from _frame_folder_frames(path, fps or 25, start, end)
+        return
     av = _av()
     with _open(path) as container:
         stream = container.streams.video[0]

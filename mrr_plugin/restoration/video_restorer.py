@@ -39,21 +39,22 @@ class VideoRestorer:
         smooth (float): Gaussian sigma in frames of each track's crop transform over time (0: as detected).
         temporal_weight (float): in [0, 1); restored face = (1 - w) x this frame's + w x the previous blended one.
         fade (int): frames over which a track that starts or ends inside the clip fades in or out.
+        fps (float): frame rate of a folder of frames given as the clip (videos keep their own).
     """
 
-    def __init__(self, restorer, detect_every=1, smooth=2.0, temporal_weight=0.0, fade=5):
+    def __init__(self, restorer, detect_every=1, smooth=2.0, temporal_weight=0.0, fade=5, fps=None):
         if restorer.aligned:
             raise ValueError('--aligned: a video is restored from whole frames; leave --aligned off.')
         if detect_every < 1 or smooth < 0 or fade < 0 or not 0 <= temporal_weight < 1:
             raise ValueError('--detect-every must be >= 1, --smooth and --fade >= 0, --temporal-weight in [0, 1).')
         self.restorer, self.detect_every, self.smooth = restorer, detect_every, smooth
-        self.temporal_weight, self.fade = temporal_weight, fade
+        self.temporal_weight, self.fade, self.fps = temporal_weight, fade, fps
 
     def detect(self, path, start=0.0, end=None, progress=None):
         """``(detections, frames)``: ``{position: [DetectedFace]}`` every ``detect_every`` frames of the span (and its
         last frame) and the span's frame indices."""
         detections, frames, last = {}, [], None
-        for index, _, frame in read_frames(path, start, end):
+        for index, _, frame in read_frames(path, start, end, self.fps):
             position = len(frames)
             frames.append(index)
             if position % self.detect_every == 0:
@@ -94,11 +95,11 @@ class VideoRestorer:
         ``plan``); returns the frame count."""
         plan = plan or self.plan(path, start, end)
         mask_plan = mask_plan or plan
-        info = video_info(path)
+        info = video_info(path, self.fps)
         writer = VideoWriter(output, info.fps, path if audio and info.audio else None, start, end)
         try:
             previous, written, chunk = {}, 0, []
-            for position, (_, _, frame) in enumerate(read_frames(path, start, end)):
+            for position, (_, _, frame) in enumerate(read_frames(path, start, end, self.fps)):
                 chunk.append((position, frame))
                 if len(chunk) == batch_size:
                     written += self._restore_chunk(chunk, plan, previous, writer, frame_sink, meter, mask_plan,

@@ -166,3 +166,27 @@ def test_an_interrupted_write_leaves_no_file(tmp_path):
     writer.write(np.zeros((64, 64, 3), np.uint8))
     writer.abort()
     assert os.listdir(tmp_path) == []
+
+
+def test_a_folder_of_frames_is_restored_as_a_clip(clip, tmp_path, capsys):
+    torch.manual_seed(0)
+    torch.save({'params': MRRNet().state_dict()}, tmp_path / 'net_g.pth')
+    frames = tmp_path / 'shots'
+    frames.mkdir()
+    for index, _, frame in read_frames(clip, 0, 0.8):
+        Image.fromarray(frame).save(frames / f'{index:04d}.png')
+    argv = ['-o', str(tmp_path / 'out'), '--model', f'{tmp_path / "net_g.pth"}@MRRNet', '--upscale', '1']
+    code, log = run_restore(capsys, '-i', str(frames), '--frame-rate', '10', *argv)
+    assert code == 0 and 'shots: 20 frames, 1 face track(s) restored' in log, log
+    restored, fps, audio = decoded(tmp_path / 'out' / 'restored_videos' / 'shots.mp4')
+    assert len(restored) == 20 and fps == 10 and audio == 0 and restored[0].shape == (240, 320, 3)
+
+    (frames / '0007.png').write_bytes(b'broken')
+    code, log = run_restore(capsys, '-i', str(frames), '--frame-rate', '10', *argv[:1], str(tmp_path / 'out2'),
+                            *argv[2:])
+    assert code == 1 and 'Traceback' not in log and any(
+        line.startswith('skipped') and '0007.png' in line for line in log.splitlines()), log
+    assert not (tmp_path / 'out2' / 'restored_videos').exists() or not os.listdir(
+        tmp_path / 'out2' / 'restored_videos')
+    code, log = run_restore(capsys, '-i', clip, '--frame-rate', '10', *argv)
+    assert code == 1 and '--frame-rate 10: give a rate > 0 and a folder of frames as --input.' in log
