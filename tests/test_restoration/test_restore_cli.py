@@ -95,7 +95,8 @@ def test_glob_ext_center_face_aligned_bf16_lbp_and_background_network(
     (['--model', 'missing.yml'], '--model: option file missing.yml does not exist.'),
     (['--model', 'CKPT@MRRNet', '--ext', 'gif'], '--ext gif: expected png, jpg or auto.'),
     (['--model', 'CKPT@MRRNet', '--precision', 'fp16', '--device', 'cpu'], 'fp16 needs a CUDA device'),
-    (['--model', 'CKPT@MRRNet', '-i', 'nothing_here/*.png'], '--input nothing_here/*.png: no image file there.'),
+    (['--model', 'CKPT@MRRNet', '-i', 'nothing_here/*.png'],
+     '--input nothing_here/*.png: no image or video file there.'),
 ])
 def test_bad_arguments_are_one_line_and_create_nothing(argv, message, photos, mrrnet_checkpoint, tmp_path, capsys):
     argv = [mrrnet_checkpoint + '@MRRNet' if a == 'CKPT@MRRNet' else a for a in argv]
