@@ -102,11 +102,11 @@ def test_a_restoration_that_does_not_reproduce_its_input_is_not_pasted(mtcnn, as
     faithful = FaceRestorer(FaceModel.from_network(BicubicFace()), mtcnn, upscale=4).restore(photo)
     assert len(faithful.faces) == 1 and faithful.left_alone == []  # a 24-px face for a 16-px input
     error = lr_consistency_error(faithful.faces[0].restored, faithful.faces[0].lr)
-    assert 0.5 < error < 8
+    assert 0.5 < error < 8  # bicubic upscaling: at most 7.1 on the 600 dev faces
     painted = FaceRestorer(FaceModel.from_network(PaintFace()), mtcnn, upscale=4).restore(photo)
     (face,) = painted.left_alone
     assert painted.faces == [] and face.restored is not None
-    assert 'differs from the input by' in face.reason and '(limit --max-lr-error 8)' in face.reason
+    assert 'differs from the input by' in face.reason and '(limit --max-lr-error 14)' in face.reason
     np.testing.assert_array_equal(painted.image, bicubic_resize(photo, (2560, 1920)))  # nothing pasted
     assert not (faithful.image == painted.image).all()
 
@@ -124,7 +124,7 @@ def test_the_command_leaves_faces_alone_by_default_and_refuses_bad_limits(mtcnn,
     code, log = run_restore(capsys, '-i', str(tmp_path / 'photo.png'), '-o', str(tmp_path / 'out'), '--model',
                             f'{tmp_path / "net_g.pth"}@MRRNet', guards=True)
     assert code == 0 and 'restored 0 faces in 1 photos' in log and '2 face(s) left as they were' in log
-    assert '(limit --max-face-scale 2)' in log and '(limit --max-lr-error 8)' in log
+    assert '(limit --max-face-scale 2)' in log and '(limit --max-lr-error 14)' in log
     written = np.asarray(Image.open(tmp_path / 'out' / 'restored_imgs' / 'photo.png'))
     np.testing.assert_array_equal(written, bicubic_resize(photo, (1280, 960)))
     for value, flag in (('-1', '--max-face-scale'), ('nan', '--pose-limit'), ('-0.5', '--max-lr-error')):
