@@ -32,6 +32,14 @@ DIC_POSE_LIMIT = 0.35
 DEFAULT_MAX_LR_ERROR = 14.0
 
 
+def check_limits(max_face_scale, pose_limit, max_lr_error):
+    """ValueError naming the option when a limit is not a number >= 0 (None or 0 turn a check off)."""
+    for name, value in (('--max-face-scale', max_face_scale), ('--pose-limit', pose_limit),
+                        ('--max-lr-error', max_lr_error)):
+        if value is not None and not value >= 0:
+            raise ValueError(f'{name} {value:g}: expected a number >= 0 (0 turns the check off).')
+
+
 def pick_model(sides, max_face_scale=DEFAULT_MAX_FACE_SCALE):
     """``(index, None)`` of the model that fits a face best, or ``(index, reason)`` when none fits.
 

@@ -20,7 +20,7 @@ from mrr_plugin.data.face_geometry import DetectedFace, crop_face, matrix_scale
 from mrr_plugin.restoration.face_alignment import face_matrix, paste_face, pose_fit_error, upscaled_matrix
 from mrr_plugin.restoration.face_detectors import build_detector
 from mrr_plugin.restoration.face_guards import (DEFAULT_MAX_FACE_SCALE, DEFAULT_MAX_LR_ERROR, DIC_POSE_LIMIT,
-                                                lr_consistency_error, pick_model)
+                                                check_limits, lr_consistency_error, pick_model)
 from mrr_plugin.utils.precision import autocast, check_precision
 from mrr_plugin.utils.visual import rgb_to_batch, tensor_to_rgb
 
@@ -201,10 +201,7 @@ class FaceRestorer:
         check_precision(precision, torch.device(device).type, '--precision')
         if not aligned and detector is None:
             raise ValueError('a detector is needed unless the inputs are aligned face crops (--aligned).')
-        for name, value in (('--max-face-scale', max_face_scale), ('--pose-limit', pose_limit),
-                            ('--max-lr-error', max_lr_error)):
-            if value is not None and not value >= 0:
-                raise ValueError(f'{name} {value:g}: expected a number >= 0 (0 turns the check off).')
+        check_limits(max_face_scale, pose_limit, max_lr_error)
         self.models = list(model) if isinstance(model, (list, tuple)) else [model]
         if not self.models:
             raise ValueError('--model: give at least one face model.')
@@ -229,6 +226,7 @@ class FaceRestorer:
         if upscale <= 0 or batch_size < 1:
             raise ValueError('--upscale must be > 0 and --batch-size >= 1.')
         check_precision(precision, torch.device(device).type, '--precision')
+        check_limits(max_face_scale, pose_limit, max_lr_error)
         specs = [spec] if isinstance(spec, str) else list(spec)
         if gan_spec and len(specs) != 1:
             raise ValueError('--model-gan interpolates one --model; give a single --model with it.')
