@@ -24,8 +24,6 @@ from mrr_plugin.restoration.face_guards import (DEFAULT_MAX_FACE_SCALE, DEFAULT_
 from mrr_plugin.utils.precision import autocast, check_precision
 from mrr_plugin.utils.visual import rgb_to_batch, tensor_to_rgb
 
-DETAIL_LOSS_RATIO = 2.0  # a crop more than this many times the model's input side loses detail: say so
-
 
 @dataclass
 class FaceModel:
@@ -333,7 +331,7 @@ class FaceRestorer:
         lr_size, side = model.lr_size, model.hr_size / matrix_scale(matrix)
         lr = bicubic_resize(crop, (lr_size, lr_size)) if lr is None else lr
         note = f'face {number}: {side:.0f} px in the photo -> {lr_size} px input of {model.name}'
-        if side > DETAIL_LOSS_RATIO * lr_size:
+        if side > DEFAULT_MAX_FACE_SCALE * lr_size:  # restored anyway (the size guard raised or off): say so
             note += (f' ({side / lr_size:.1f}x smaller: detail finer than {lr_size} px is lost on the way in; a '
                      'model with a larger input suits this face better)')
         result.notes.append(note)
