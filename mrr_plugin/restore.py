@@ -47,7 +47,7 @@ from mrr_plugin.restoration import DETECTORS, FaceRestorer
 from mrr_plugin.restoration.face_alignment import ALIGNMENTS
 from mrr_plugin.restoration.face_guards import DEFAULT_MAX_FACE_SCALE, DEFAULT_MAX_LR_ERROR, DIC_POSE_LIMIT
 from mrr_plugin.restoration.face_restorer import bicubic_resize
-from mrr_plugin.restoration.video_io import VideoError, is_video_path
+from mrr_plugin.restoration.video_io import VideoError, is_video_path, video_info
 from mrr_plugin.utils.visual import write_image
 
 
@@ -259,7 +259,8 @@ def restore_video(args, restorer, path, stem, report):
     sink = (lambda position, image: write_image(osp.join(partial, f'{position:06d}.png'), image)) \
         if args.save_frames else None
     try:
-        with tqdm(desc=f'{name}: find faces', unit='frame') as bar:
+        with tqdm(total=video_info(path, args.frame_rate).span_frames(args.start, args.end),
+                  desc=f'{name}: find faces', unit='frame') as bar:
             plan = video.plan(path, args.start, args.end, bar.update)
         for note in plan.notes:
             tqdm.write(f'{name}: {note}')
@@ -293,10 +294,10 @@ def video_flicker(args, path):
     steady = video_restorer(args, restorer)
     per_frame = video_restorer(args, restorer, detect_every=1, smooth=0, temporal_weight=0, fade=0)
     detected = per_frame.detect(path, args.start, args.end)  # every frame: the steady plan takes its share
-    plan = steady.plan(path, detected=detected)
+    plan = steady.plan(path, args.start, args.end, detected=detected)
     variants = [('bicubic upscaling (no face restored)', steady, VideoPlan(frames=plan.frames)),
                 ('per-frame restoration (--detect-every 1 --smooth 0 --fade 0)', per_frame,
-                 per_frame.plan(path, detected=detected)),
+                 per_frame.plan(path, args.start, args.end, detected=detected)),
                 (f'tracked and smoothed (--detect-every {args.detect_every} --smooth {args.smooth:g} --fade '
                  f'{args.fade} --temporal-weight {args.temporal_weight:g})', steady, plan)]
     rows = []

@@ -246,11 +246,12 @@ class FaceRestorer:
         images = [as_rgb(image) for image in images]
         return self._complete(images, [self._faces_of(image) for image in images])
 
-    def restore_placed(self, images, placements, paste=True):
+    def restore_placed(self, images, placements, paste=True, check=True):
         """Results of frames whose faces are placed already (a video's tracks): ``placements[i]`` lists
         ``(model, matrix, alpha, key)`` for frame i. No detection and no size or pose check (the caller decides per
-        track with :meth:`route`); grey frames and the consistency check as for photos. With ``paste=False`` the
-        results hold the restored faces only, for :meth:`paste_back` (after, e.g., smoothing them over time)."""
+        track with :meth:`route`); grey frames as for photos, and the consistency check unless ``check=False`` (a
+        video decides it per track with :meth:`consistency_error`). With ``paste=False`` the results hold the
+        restored faces only, for :meth:`paste_back` (after, e.g., smoothing them over time)."""
         images = [as_rgb(image) for image in images]
         results = []
         for image, placed in zip(images, placements):
@@ -260,7 +261,7 @@ class FaceRestorer:
                 face.alpha, face.key = alpha, key
                 result.faces.append(face)
             results.append(result)
-        return self._complete(images, results, paste)
+        return self._complete(images, results, paste, check)
 
     def route(self, detection):
         """``(model, matrix, side, reason)`` of a detected face: the model whose input fits it, its crop matrix,
@@ -283,7 +284,7 @@ class FaceRestorer:
             paste_face(canvas, face.restored, upscaled_matrix(face.matrix, self.upscale), self.feather, face.alpha)
         result.image = to_grey(canvas) if is_grey(image) else canvas  # a background network may tint a grey photo
 
-    def _complete(self, images, results, paste=True):
+    def _complete(self, images, results, paste=True, check=True):
         self._super_resolve([face for result in results for face in result.faces])
         for image, result in zip(images, results):
             if is_grey(image):  # a network trained on colour faces invents colour: a grey photo is restored grey
@@ -294,7 +295,8 @@ class FaceRestorer:
             if self.aligned:
                 result.image = result.faces[0].restored
                 continue
-            self._check_consistency(result)
+            if check:
+                self._check_consistency(result)
             if paste:
                 self.paste_back(image, result)
         return results
@@ -350,17 +352,28 @@ class FaceRestorer:
                 for face, restored in zip(chunk, map(tensor_to_rgb, output)):
                     face.restored = bicubic_resize(restored, (model.hr_size, model.hr_size))
 
+    def consistency_error(self, face):
+        """How far ``face``'s restoration is from reproducing its input: the grey levels of
+        :func:`~mrr_plugin.restoration.face_guards.lr_consistency_error`."""
+        return lr_consistency_error(face.restored, face.lr)
+
+    def inconsistency(self, error, model, of=''):
+        """Why a face (``of``: e.g. ' (median of 16 frames)') whose consistency error is ``error`` is left alone,
+        or None when it is within ``max_lr_error`` (or the check is off)."""
+        if not self.max_lr_error or error <= self.max_lr_error:
+            return None
+        return (f'the restored face reduced to {model.lr_size} px differs from the input by {error:.1f} grey levels '
+                f'on average{of} (limit --max-lr-error {self.max_lr_error:g}): not pasted, the background '
+                'upsampler\'s face is kept')
+
     def _check_consistency(self, result):
         """Faces whose restoration does not reproduce their input move from ``faces`` to ``left_alone``."""
         if not self.max_lr_error:
             return
         kept = []
         for face in result.faces:
-            error = lr_consistency_error(face.restored, face.lr)
-            if error > self.max_lr_error:
-                face.reason = (f'the restored face reduced to {face.model.lr_size} px differs from the input by '
-                               f'{error:.1f} grey levels on average (limit --max-lr-error {self.max_lr_error:g}): '
-                               'not pasted, the background upsampler\'s face is kept')
+            face.reason = self.inconsistency(self.consistency_error(face), face.model)
+            if face.reason:
                 result.left_alone.append(face)
                 result.notes.append(f'face {face.number}: {face.reason}.')
             else:

@@ -4,6 +4,7 @@ Frames are RGB uint8 arrays. :func:`write_video` writes H.264 (yuv420p) at the s
 source's audio over (re-encoded to AAC, cut to the same span), into a temporary file moved into place at the end, so
 a failed or interrupted write leaves nothing behind.
 """
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -37,13 +38,18 @@ def _av():
 
 @dataclass
 class VideoInfo:
-    """``fps`` (Fraction), ``frames`` (the container's count, 0 when it does not say), ``width``, ``height`` and
-    ``audio`` (whether there is an audio stream)."""
+    """``fps`` (Fraction), ``frames`` (the container's count, 0 when it does not say) and ``audio`` (whether there
+    is an audio stream)."""
     fps: Fraction
     frames: int
-    width: int
-    height: int
     audio: bool
+
+    def span_frames(self, start=0.0, end=None):
+        """About how many frames lie in ``start <= seconds < end`` (None when the container does not say)."""
+        if not self.frames:
+            return None
+        last = self.frames if end is None else min(self.frames, math.ceil(end * self.fps))
+        return max(0, last - math.ceil(start * self.fps))
 
 
 def _open(path):
@@ -84,20 +90,27 @@ def video_info(path, fps=None):
     """:class:`VideoInfo` of a readable video, or of a folder of frames (sorted by name) at ``fps`` (default 25);
     :class:`VideoError` otherwise."""
     if osp.isdir(path):
-        first = np.asarray(read_image(_frame_files(path)[0]))
-        return VideoInfo(Fraction(fps or 25).limit_denominator(100000), len(_frame_files(path)), first.shape[1],
-                         first.shape[0], False)
+        return VideoInfo(Fraction(fps or 25).limit_denominator(100000), len(_frame_files(path)), False)
     with _open(path) as container:
         stream = container.streams.video[0]
         fps = stream.average_rate or stream.guessed_rate or Fraction(25)
-        return VideoInfo(Fraction(fps), int(stream.frames or 0), stream.codec_context.width,
-                         stream.codec_context.height, bool(container.streams.audio))
+        return VideoInfo(Fraction(fps), int(stream.frames or 0), bool(container.streams.audio))
+
+
+def upright(frame):
+    """RGB array of a decoded PyAV ``frame`` as it is shown: turned by the rotation of the container's display
+    matrix (phones record portrait clips as landscape frames plus "rotate 90 degrees", which players apply and
+    ``to_ndarray`` does not). ``frame.rotation`` is counter-clockwise degrees, as is ``np.rot90``; the display
+    matrix's mirroring, which cameras do not write, is not applied."""
+    rgb = frame.to_ndarray(format='rgb24')
+    turns = round(frame.rotation / 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
 
 def read_frames(path, start=0.0, end=None, fps=None):
-    """Yield ``(index, seconds, rgb)`` of the frames with ``start <= seconds < end``, from a video or a folder of
-    frames at ``fps``. A stream that breaks off, or ends before the frame count its container declares (a truncated
-    file), or a frame file that cannot be read raises :class:`VideoError`."""
+    """Yield ``(index, seconds, rgb)`` of the frames with ``start <= seconds < end``, from a video (turned
+    :func:`upright`) or a folder of frames at ``fps``. A stream that breaks off, or ends before the frame count its
+    container declares (a truncated file), or a frame file that cannot be read raises :class:`VideoError`."""
     if osp.isdir(path):
         yield from _frame_folder_frames(path, fps or 25, start, end)
         return
@@ -113,7 +126,7 @@ def read_frames(path, start=0.0, end=None, fps=None):
                     stopped = True
                     break
                 if seconds >= start:
-                    yield index, seconds, frame.to_ndarray(format='rgb24')
+                    yield index, seconds, upright(frame)
                 index += 1
         except av.FFmpegError as error:
             raise VideoError(f'{path}: the video stream breaks off after frame {index} ({type(error).__name__}); '

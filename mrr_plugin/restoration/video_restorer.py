@@ -1,6 +1,7 @@
 """Restore the faces of a video steadily: a first pass detects faces every ``detect_every`` frames and links them
 into tracks (:mod:`~mrr_plugin.restoration.face_tracks`); each track is routed once (the model that fits its face,
-or left alone for its size or pose, as for photos), its crop transform interpolated and smoothed over time; a second
+or left alone for its size or pose, as for photos), its crop transform interpolated and smoothed over time, and
+checked once (left alone when its restored faces do not reproduce their inputs, over up to 16 of its frames); a second
 pass restores the faces of ``batch_size`` frames per network call through :class:`FaceRestorer`, optionally blends
 each track's restored face with its previous one in the crop frame (``temporal_weight``), pastes them back (fading
 where a track starts or ends) and writes H.264 with the source's audio (:mod:`~mrr_plugin.restoration.video_io`).
@@ -16,6 +17,20 @@ from mrr_plugin.restoration.face_alignment import face_matrix, footprint_box, up
 from mrr_plugin.restoration.face_tracks import link_tracks
 from mrr_plugin.restoration.video_io import VideoWriter, read_frames, video_info
 
+CHECK_FRAMES = 16  # frames per track restored by the plan's consistency check
+
+
+def chunks(items, size):
+    """Lists of ``size`` consecutive ``items`` (the last one shorter)."""
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
 
 @dataclass
 class VideoPlan:
@@ -25,6 +40,12 @@ class VideoPlan:
     left_alone: list = field(default_factory=list)
     frames: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+
+    def leave(self, track, reason):
+        """Leave ``track`` to the background upsampler, noting why."""
+        track.reason = reason
+        self.left_alone.append(track)
+        self.notes.append(f'face track {track.number} (frames {track.frames[0]}-{track.frames[-1]}): {reason}.')
 
     def placements(self, frame):
         """``[(model, matrix, alpha, track number)]`` of the faces to restore in ``frame``."""
@@ -76,16 +97,40 @@ class VideoRestorer:
             routed = sorted((self.restorer.route(detection) for detection in track.detections), key=lambda r: r[2])
             model, _, _, reason = routed[len(routed) // 2]  # as the track's median-sized face is routed
             if reason is not None:
-                track.reason = reason
-                plan.left_alone.append(track)
-                plan.notes.append(f'face track {track.number} (frames {track.frames[0]}-{track.frames[-1]}): '
-                                  f'{reason}.')
+                plan.leave(track, reason)
                 continue
             track.model = model
             track.plan(lambda detection: face_matrix(detection, model.alignment, model.hr_size), model.hr_size,
                        self.smooth, self.fade, len(plan.frames))
             plan.tracks.append(track)
+        if self.restorer.max_lr_error and plan.tracks:
+            self._check_tracks(path, start, end, plan)
         return plan
+
+    def _check_tracks(self, path, start, end, plan):
+        """The consistency guard, decided once per track (a face checked frame by frame would blink on and off
+        near the limit): up to ``CHECK_FRAMES`` frames spread over each track are restored from the crops the
+        second pass will use, and a track whose median error exceeds ``max_lr_error`` is left alone."""
+        samples = {}
+        for track in plan.tracks:
+            frames = sorted(track.matrices)
+            for i in np.unique(np.linspace(0, len(frames) - 1, min(CHECK_FRAMES, len(frames))).astype(int)):
+                samples.setdefault(frames[i], []).append((track.model, track.matrices[frames[i]], 1.0, track.number))
+        errors = {track.number: [] for track in plan.tracks}
+        sampled = ((position, frame) for position, (_, _, frame) in enumerate(read_frames(path, start, end, self.fps))
+                   if position in samples)
+        for chunk in chunks(sampled, 8):
+            for result in self.restorer.restore_placed([frame for _, frame in chunk],
+                                                       [samples[position] for position, _ in chunk], paste=False,
+                                                       check=False):
+                for face in result.faces:
+                    errors[face.key].append(self.restorer.consistency_error(face))
+        for track in list(plan.tracks):
+            reason = self.restorer.inconsistency(float(np.median(errors[track.number])), track.model,
+                                                 f' (median of {len(errors[track.number])} frames)')
+            if reason:
+                plan.tracks.remove(track)
+                plan.leave(track, reason)
 
     def restore(self, path, output, plan=None, start=0.0, end=None, batch_size=8, frame_sink=None, meter=None,
                 progress=None, audio=True, mask_plan=None):
@@ -98,14 +143,9 @@ class VideoRestorer:
         info = video_info(path, self.fps)
         writer = VideoWriter(output, info.fps, path if audio and info.audio else None, start, end)
         try:
-            previous, written, chunk = {}, 0, []
-            for position, (_, _, frame) in enumerate(read_frames(path, start, end, self.fps)):
-                chunk.append((position, frame))
-                if len(chunk) == batch_size:
-                    written += self._restore_chunk(chunk, plan, previous, writer, frame_sink, meter, mask_plan,
-                                                   progress)
-                    chunk = []
-            if chunk:
+            previous, written = {}, 0
+            for chunk in chunks(enumerate(read_frames(path, start, end, self.fps)), batch_size):
+                chunk = [(position, frame) for position, (_, _, frame) in chunk]
                 written += self._restore_chunk(chunk, plan, previous, writer, frame_sink, meter, mask_plan, progress)
             writer.close()
         except BaseException:
@@ -115,7 +155,8 @@ class VideoRestorer:
 
     def _restore_chunk(self, chunk, plan, previous, writer, frame_sink, meter, mask_plan, progress):
         results = self.restorer.restore_placed([frame for _, frame in chunk],
-                                               [plan.placements(position) for position, _ in chunk], paste=False)
+                                               [plan.placements(position) for position, _ in chunk], paste=False,
+                                               check=False)  # decided per track in the plan
         for (position, frame), result in zip(chunk, results):
             if self.temporal_weight:
                 for face in result.faces:

@@ -34,11 +34,16 @@ def face_frames(face_png, frames=60, size=(320, 240), photo='chelsea'):
     return out
 
 
-def write_clip(path, frames, audio=True, fps=FPS):
-    """Encode ``frames`` as H.264 into ``path`` with a 440 Hz tone as long as the clip."""
+def write_clip(path, frames, audio=True, fps=FPS, rotation=0):
+    """Encode ``frames`` as H.264 into ``path`` with a 440 Hz tone as long as the clip; ``rotation``: store them
+    turned clockwise by that many degrees with a display matrix that turns them back (as phones record portrait)."""
+    turns = rotation // 90
+    frames = [np.ascontiguousarray(np.rot90(frame, -turns)) for frame in frames]
     with av.open(str(path), 'w') as container:
         stream = container.add_stream('libx264', rate=fps)
         stream.height, stream.width = frames[0].shape[:2]
+        if rotation:
+            stream.set_display_rotation(rotation)
         stream.pix_fmt = 'yuv420p'
         stream.options = {'crf': '12'}
         sound = container.add_stream('aac', rate=44100) if audio else None

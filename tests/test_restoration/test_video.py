@@ -116,6 +116,27 @@ def test_the_command_restores_a_clip_with_its_audio(clip, tmp_path, capsys):
     assert code == 0 and log.count('| ') >= 4 and 'per-frame restoration' in log and 'vs bicubic' in log
 
 
+def test_a_phone_clip_recorded_sideways_is_restored_upright(tmp_path, capsys):
+    """Phones store portrait clips as sideways frames plus a display rotation: the faces are found upright and the
+    restored video is written upright (players would show the raw frames turned otherwise)."""
+    upright = face_frames(write_astronaut_faces(tmp_path)[0], 20)
+    clip = write_clip(tmp_path / 'phone.mp4', upright, audio=False, rotation=90)
+    with av.open(clip) as container:
+        assert container.streams.video[0].codec_context.height == 320  # stored sideways
+    for rotation in (90, 180, 270):
+        frames = [frame for _, _, frame in read_frames(write_clip(tmp_path / f'turned{rotation}.mp4', upright[:5],
+                                                                  audio=False, rotation=rotation))]
+        assert len(frames) == 5 and frames[0].shape == (240, 320, 3)
+        assert max(np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(frames, upright)) < 3
+    torch.manual_seed(0)
+    torch.save({'params': MRRNet().state_dict()}, tmp_path / 'net_g.pth')
+    code, log = run_restore(capsys, '-i', clip, '-o', str(tmp_path / 'out'), '--model',
+                            f'{tmp_path / "net_g.pth"}@MRRNet', '--upscale', '1')
+    assert code == 0 and 'phone.mp4: 20 frames, 1 face track(s) restored' in log, log
+    restored, _, _ = decoded(tmp_path / 'out' / 'restored_videos' / 'phone.mp4')
+    assert len(restored) == 20 and restored[0].shape == (240, 320, 3)
+
+
 def write_audio_only(path):
     with av.open(str(path), 'w') as container:
         sound = container.add_stream('aac', rate=44100)
@@ -190,3 +211,24 @@ def test_a_folder_of_frames_is_restored_as_a_clip(clip, tmp_path, capsys):
         tmp_path / 'out2' / 'restored_videos')
     code, log = run_restore(capsys, '-i', clip, '--frame-rate', '10', *argv)
     assert code == 1 and '--frame-rate 10: give a rate > 0 and a folder of frames as --input.' in log
+
+
+class InvertedFace(DetailFace):
+    """A stand-in network whose faces do not reproduce their inputs (the negative of DetailFace's)."""
+
+    def forward(self, x):
+        return 1 - super().forward(x)
+
+
+def test_the_consistency_guard_leaves_a_whole_track_alone_not_single_frames(clip, detected):
+    """Decided once per track over up to 16 of its frames, so a face near the limit cannot blink on and off."""
+    faithful = VideoRestorer(FaceRestorer(FaceModel.from_network(DetailFace(256)), build_detector('mtcnn'),
+                                          upscale=2)).plan(clip, detected=detected)
+    assert len(faithful.tracks) == 1 and faithful.left_alone == [] and faithful.notes == []
+    inverted = FaceRestorer(FaceModel.from_network(InvertedFace(256)), build_detector('mtcnn'), upscale=2)
+    plan = VideoRestorer(inverted).plan(clip, detected=detected)
+    assert plan.tracks == [] and len(plan.left_alone) == 1 and len(plan.notes) == 1
+    assert f'(frames 0-{FRAMES - 1})' in plan.notes[0] and 'median of 16 frames' in plan.notes[0]
+    assert '--max-lr-error 14' in plan.notes[0] and all(plan.placements(frame) == [] for frame in range(FRAMES))
+    inverted.max_lr_error = 0  # the guard off: the track is restored in every frame
+    assert len(VideoRestorer(inverted).plan(clip, detected=detected).tracks) == 1
