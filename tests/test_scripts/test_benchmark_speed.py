@@ -36,8 +36,8 @@ def test_side_by_side_with_an_authors_checkout(tmp_path):
         'import mrr_plugin.archs.mrrnet_arch as ours\n\n\n'
         'class MRRNet(ours.MRRNet):\n    def __init__(self):\n        super().__init__(upscale=1, range_norm=False)\n')
     result = subprocess.run([sys.executable, SCRIPT, '--archs', 'MRRNet', '--options', 'fp32 eager',
-                             'unpaired branches', '--runs', '1', '--warmup', '0', '--authors-code',
-                             f'MRRNet={tmp_path / "authors"}'],
+                             'unpaired branches', '--runs', '1', '--warmup', '0', '--batch', '2', '--psnr-faces', '4',
+                             '--authors-code', f'MRRNet={tmp_path / "authors"}'],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     line = next(line for line in result.stdout.splitlines() if line.startswith("authors' code"))
