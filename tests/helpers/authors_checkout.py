@@ -8,7 +8,7 @@ from os import path as osp
 import pytest
 import torch
 
-from tests.helpers.authors_reference import authors_code_module, seeded_state_dict
+from tests.helpers.authors_reference import authors_code_module, pil_upsample, seeded_state_dict
 
 PROJECT_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 AUTHORS_FOLDER = os.environ.get('MRR_AUTHORS_CODE', osp.join(osp.dirname(PROJECT_ROOT), 'authors'))
@@ -26,7 +26,8 @@ def authors_checkout(arch):
 
 def compare_with_authors(arch, ours, seed, batch=2):
     """Our ``ours`` and the authors' ``arch`` on the same fresh random weights (seeded, drawn from their key list)
-    and LR faces, in float64: ``(our outputs, their outputs)`` as ``authors_code.authors_outputs`` names them."""
+    and LR faces, in float64: ``(our outputs, their outputs)`` as ``authors_code.authors_outputs`` names them. Their
+    input is made as their datasets make it (PIL's own bicubic, :func:`pil_upsample`); ours from the LR faces."""
     from mrr_plugin.archs.reference_checkpoint import drop_authors_constants
     authors_code = authors_code_module()
     theirs = authors_code.authors_network(arch, authors_checkout(arch))
@@ -36,14 +37,9 @@ def compare_with_authors(arch, ours, seed, batch=2):
     lr = torch.randint(0, 256, (batch, 3, 16, 16), generator=torch.Generator().manual_seed(seed)).double() / 255
     theirs, ours = theirs.double().eval(), ours.double().eval()
     with torch.no_grad():
-        expected = authors_code.authors_outputs(arch, theirs, authors_code.authors_input(arch, lr, ours_upsample()))
+        expected = authors_code.authors_outputs(arch, theirs, authors_code.authors_input(arch, lr, pil_upsample))
         got = ours(lr, all_outputs=True) if arch in ('SFMNet', 'DIC') else ours(lr)
     return got, expected
-
-
-def ours_upsample():
-    from mrr_plugin.archs.pil_resize import PILBicubicUpsample
-    return PILBicubicUpsample(8)
 
 
 def assert_close_to(got, expected):

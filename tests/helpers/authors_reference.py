@@ -13,8 +13,9 @@ Maclory/Deep-Iterative-Collaboration (each option may be left out; only those ne
 
 MRRNet's and SPARNet's vectors hold their network's own input (128x128 in [-1, 1]); WFEN's, SFMNet's and DIC's
 hold a seeded 16x16 LR face in [0, 1] (on the 8-bit grid) and the SR face in [0, 1] their network gives for it
-with their input convention (:func:`authors_code.authors_input`: our PIL-exact upsampling, in float64), so the
-test covers our whole forward, upsampling included, and also SFMNet's frequency-branch face and DIC's last heatmaps.
+with their input convention (:func:`authors_code.authors_input` on :func:`pil_upsample`: ``PIL.Image.resize``
+itself, as their datasets upsample, then float64), so the test covers our whole forward, our PIL-exact upsampling
+included, and also SFMNet's frequency-branch face and DIC's last heatmaps.
 """
 import argparse
 import math
@@ -92,6 +93,17 @@ def seeded_lr(seed=SEED, batch=1):
     return torch.randint(0, 256, (batch, 3, 16, 16), generator=torch.Generator().manual_seed(seed)).float() / 255
 
 
+def pil_upsample(lr, scale=8):
+    """What the authors' datasets feed their networks: each LR face (N, 3, h, w) in [0, 1] on the 8-bit grid as an
+    8-bit PIL image, ``Image.resize(BICUBIC)`` by ``scale``, back in [0, 1] (float64)."""
+    import numpy as np
+    from PIL import Image
+    faces = (lr.detach().double().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    size = (lr.shape[-1] * scale, lr.shape[-2] * scale)
+    up = np.stack([np.asarray(Image.fromarray(face).resize(size, Image.BICUBIC)) for face in faces])
+    return torch.from_numpy(up).permute(0, 3, 1, 2).double().div(255).to(lr.device)
+
+
 def load_committed(name):
     """``{'state_dict', 'input', 'output'}`` as ``../shared/reference/<name>_vectors.pth`` has them; for the LR
     networks also ``'outputs'`` (every output written, in our [0, 1] convention)."""
@@ -148,12 +160,11 @@ def write_dicgan_discriminator(folder):
 
 def write_lr_network(name, arch, folder):
     """Key list and float64 outputs of the authors' ``arch`` on seeded weights and :func:`seeded_lr`."""
-    from mrr_plugin.archs.pil_resize import PILBicubicUpsample
     authors_code = authors_code_module()
     net = authors_code.authors_network(arch, folder)
     write_key_list(name, net, f'{arch} generator with the authors\' defaults, input: their convention')
     net.load_state_dict(seeded_state_dict({key: tuple(value.shape) for key, value in net.state_dict().items()}))
-    their_input = authors_code.authors_input(arch, seeded_lr().double(), PILBicubicUpsample(8))
+    their_input = authors_code.authors_input(arch, seeded_lr().double(), pil_upsample)
     with torch.no_grad():
         outputs = authors_code.authors_outputs(arch, net.double().eval(), their_input)
     kept = {'sr': outputs['sr']}
