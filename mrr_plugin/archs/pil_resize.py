@@ -59,10 +59,10 @@ def pil_bicubic_resize(x, size, quantize=False):
     With ``quantize=True`` (inputs in [0, 1]) it is PIL's 8-bit pipeline itself, bit for bit: the input on the 1/255
     grid, then per pass PIL's fixed-point sum (integer coefficients, ``2 ** 21`` added, shifted right by 22 bits,
     clipped to 0..255), computed exactly in float64 whatever the input's dtype; the result is float32 (float64 for
-    a float64 input). Without it the float result differs from PIL by 1/255 on ~20 % of pixels and up to 9/255 where PIL clips
-    cubic overshoot between its passes. Horizontal first is PIL's order for a resize by one factor on both axes
-    (every resize in this package); Pillow 13 (python-pillow/Pillow#9549) does the vertical pass first when the height
-    shrinks much more than the width, which this function does not follow.
+    a float64 input). Without it the float result differs from PIL by 1/255 on ~20 % of pixels and up to 9/255
+    where PIL clips cubic overshoot between its passes. Horizontal first is PIL's order for a resize by one factor
+    on both axes (every resize in this package); Pillow 13 (python-pillow/Pillow#9549) does the vertical pass first
+    when the height shrinks much more than the width, which this function does not follow.
     """
     out_h, out_w = (size, size) if isinstance(size, int) else size
     in_h, in_w = x.shape[-2:]
